@@ -1,0 +1,97 @@
+/**
+ * The one module that touches kafkajs. Everything else asks this adapter for clients, so a change of
+ * client library (or of its quirks) stays in one file.
+ */
+import kafkajs, { type Admin, type Kafka, type KafkaConfig, type LogEntry } from 'kafkajs';
+import { TollgateError } from './errors.ts';
+import type { Logger } from './logger.ts';
+import type { TopicSpec } from './topics.ts';
+
+export type { Admin, Consumer, EachBatchPayload, Kafka, Message, Producer } from 'kafkajs';
+
+// kafkajs is CommonJS and Node's ESM loader cannot see all of its named exports: take them from
+// the default export, here, once.
+const { Kafka: KafkaClient, logLevel: KafkaLogLevel } = kafkajs;
+export const { CompressionTypes, ConfigResourceTypes } = kafkajs;
+
+export interface CreateKafkaOptions {
+  brokers: string[];
+  clientId: string;
+  logger: Logger;
+  connectionTimeoutMs?: number;
+  requestTimeoutMs?: number;
+  /** kafkajs retry policy for its own requests; our stages add their own on top of it. */
+  retry?: KafkaConfig['retry'];
+}
+
+const levelNames: Record<number, 'error' | 'warn' | 'info' | 'debug'> = {
+  [KafkaLogLevel.ERROR]: 'error',
+  [KafkaLogLevel.WARN]: 'warn',
+  [KafkaLogLevel.INFO]: 'info',
+  [KafkaLogLevel.DEBUG]: 'debug',
+};
+
+export function createKafka({
+  brokers,
+  clientId,
+  logger,
+  connectionTimeoutMs = 3_000,
+  requestTimeoutMs = 30_000,
+  retry,
+}: CreateKafkaOptions): Kafka {
+  if (brokers.length === 0)
+    throw new TollgateError('kafka: brokers must not be empty', { code: 'TG_CONFIG' });
+  const log = logger.child({ component: 'kafkajs' });
+  return new KafkaClient({
+    brokers,
+    clientId,
+    connectionTimeout: connectionTimeoutMs,
+    requestTimeout: requestTimeoutMs,
+    retry: retry ?? { initialRetryTime: 100, retries: 8 },
+    logLevel: KafkaLogLevel.WARN,
+    logCreator:
+      () =>
+      ({ level, log: entry }: LogEntry) => {
+        const { message, timestamp: _timestamp, logger: _logger, ...fields } = entry;
+        log[levelNames[level] ?? 'info'](fields, String(message));
+      },
+  });
+}
+
+/** Creates the topics that are missing; existing topics are left alone (their configs are not altered). */
+export async function ensureTopics(
+  admin: Admin,
+  specs: TopicSpec[],
+): Promise<{ created: string[]; existing: string[] }> {
+  const present = new Set(await admin.listTopics());
+  const missing = specs.filter((spec) => !present.has(spec.name));
+  if (missing.length > 0) {
+    await admin.createTopics({
+      waitForLeaders: true,
+      topics: missing.map((spec) => ({
+        topic: spec.name,
+        numPartitions: spec.partitions,
+        replicationFactor: 1,
+        configEntries: Object.entries(spec.config).map(([name, value]) => ({ name, value })),
+      })),
+    });
+  }
+  return {
+    created: missing.map((spec) => spec.name),
+    existing: specs.filter((spec) => present.has(spec.name)).map((spec) => spec.name),
+  };
+}
+
+/**
+ * Wraps a kafkajs failure in a TollgateError, classified by kafkajs' own `retriable` flag and error
+ * `type` (the broker's error code name), never by message text.
+ */
+export function kafkaError(operation: string, err: unknown): TollgateError {
+  const e = err as { retriable?: boolean; type?: string; name?: string; message?: string };
+  const type = e?.type ?? e?.name ?? 'UNKNOWN';
+  return new TollgateError(`kafka ${operation} failed: ${e?.message ?? String(err)}`, {
+    code: `TG_KAFKA_${type}`,
+    retriable: e?.retriable ?? e?.name === 'KafkaJSConnectionError',
+    cause: err,
+  });
+}

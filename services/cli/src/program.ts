@@ -1,0 +1,166 @@
+import { spawn } from 'node:child_process';
+import { Command } from 'commander';
+import type { readCliConfig } from './config.ts';
+import {
+  clickhouseUrl,
+  type InfraSettings,
+  infraDown,
+  infraStatus,
+  infraUp,
+  kafkaBrokers,
+} from './infra/index.ts';
+import { printTable } from './output.ts';
+
+export interface ProgramDeps {
+  root: string;
+  config: ReturnType<typeof readCliConfig>;
+}
+
+const progress = (line: string) => process.stdout.write(`  ${line}\n`);
+
+export function infraSettings({ root, config }: ProgramDeps, quiet = false): InfraSettings {
+  return {
+    root,
+    home: config.home,
+    kafkaPort: config.TOLLGATE_KAFKA_PORT,
+    kafkaControllerPort: config.TOLLGATE_KAFKA_CONTROLLER_PORT,
+    clickhouseHttpPort: config.TOLLGATE_CLICKHOUSE_HTTP_PORT,
+    clickhouseTcpPort: config.TOLLGATE_CLICKHOUSE_TCP_PORT,
+    clickhouseDatabase: config.CLICKHOUSE_DATABASE,
+    allowApt: config.TOLLGATE_ALLOW_APT === '1',
+    progress: quiet ? () => {} : progress,
+  };
+}
+
+async function up(deps: ProgramDeps): Promise<void> {
+  const settings = infraSettings(deps);
+  process.stdout.write('tollgate: starting local infrastructure\n');
+  const result = await infraUp(settings);
+  const verb = (started: boolean) => (started ? 'started' : 'already running');
+  progress(
+    `kafka       ${verb(result.kafka.started)} (pid ${result.kafka.pid}) at ${kafkaBrokers(settings).join(',')}`,
+  );
+  progress(
+    `clickhouse  ${verb(result.clickhouse.started)} (pid ${result.clickhouse.pid}) at ${clickhouseUrl(settings)}`,
+  );
+  progress(
+    `topics created: ${result.topicsCreated.length}, migrations applied: ${result.migrationsApplied.length}`,
+  );
+  progress(`logs under ${settings.home}/logs; ready in ${(result.elapsedMs / 1000).toFixed(1)} s`);
+}
+
+async function down(deps: ProgramDeps, wipe: boolean): Promise<void> {
+  const result = await infraDown(infraSettings(deps), { wipe });
+  if (result.stopped.length === 0) progress('nothing was running');
+  for (const { name, pid, how } of result.stopped) progress(`${name}: ${how} (pid ${pid})`);
+}
+
+async function status(deps: ProgramDeps): Promise<void> {
+  const rows = await infraStatus(infraSettings(deps));
+  printTable(
+    ['component', 'pid', 'address', 'health', 'logs'],
+    rows.map((row) => [row.name, row.pid ?? '-', row.address, row.answers ? 'up' : 'down', row.logs]),
+  );
+}
+
+const DEFAULT_TEST_GLOBS = [
+  'packages/*/src/**/*.test.ts',
+  'services/*/src/**/*.test.ts',
+  'test/**/*.test.ts',
+];
+
+async function test(
+  deps: ProgramDeps,
+  files: string[],
+  options: { infra: boolean; concurrency: string },
+): Promise<void> {
+  const env: NodeJS.ProcessEnv = { ...process.env };
+  if (options.infra) {
+    const settings = infraSettings(deps);
+    await up(deps);
+    env.KAFKA_BROKERS = kafkaBrokers(settings).join(',');
+    env.CLICKHOUSE_URL = clickhouseUrl(settings);
+  } else {
+    env.TOLLGATE_SKIP_INTEGRATION = '1';
+  }
+  const args = [
+    '--disable-warning=TimeoutNegativeWarning',
+    '--test',
+    `--test-concurrency=${options.concurrency}`,
+    '--test-timeout=300000',
+    ...(files.length > 0 ? files : DEFAULT_TEST_GLOBS),
+  ];
+  const code = await new Promise<number>((resolve) => {
+    const child = spawn(process.execPath, args, { cwd: deps.root, env, stdio: 'inherit' });
+    child.on('close', (exitCode) => resolve(exitCode ?? 1));
+  });
+  process.exitCode = code;
+}
+
+export function buildProgram(deps: ProgramDeps): Command {
+  const program = new Command('tollgate')
+    .description('Tollgate: agent cost governance. Local stack, tests, simulation and reports.')
+    .showHelpAfterError();
+
+  const infra = program.command('infra').description('the local Kafka and ClickHouse only');
+  infra
+    .command('up')
+    .description('start Kafka and ClickHouse (installing what is missing), create topics, apply migrations')
+    .action(() => up(deps));
+  infra
+    .command('down')
+    .description('stop the Kafka and ClickHouse processes this project started; data is kept')
+    .option('--wipe', 'also delete their data', false)
+    .action((options: { wipe: boolean }) => down(deps, options.wipe));
+  infra
+    .command('status')
+    .description('what runs, its pid, address and health')
+    .action(() => status(deps));
+
+  program
+    .command('up')
+    .description('start the whole pipeline locally')
+    .action(() => up(deps));
+  program
+    .command('down')
+    .description('stop everything `up` started; data is kept')
+    .option('--wipe', 'also delete Kafka and ClickHouse data', false)
+    .action((options: { wipe: boolean }) => down(deps, options.wipe));
+  program
+    .command('status')
+    .description('a table of what runs and its health')
+    .action(() => status(deps));
+
+  program
+    .command('test')
+    .description('run the test suite against real Kafka and ClickHouse (started if needed)')
+    .argument('[files...]', 'test files or globs (default: every *.test.ts)')
+    .option('--no-infra', 'do not start Kafka and ClickHouse; integration tests are skipped')
+    .option('--concurrency <n>', 'test files run at once', '2')
+    .action((files: string[], options: { infra: boolean; concurrency: string }) =>
+      test(deps, files, options),
+    );
+
+  program
+    .command('check')
+    .description('lint, format check and typecheck (what CI runs before the tests)')
+    .action(() => check(deps));
+
+  return program;
+}
+
+function run(command: string, args: string[], cwd: string): Promise<number> {
+  return new Promise((resolve) => {
+    const child = spawn(command, args, { cwd, stdio: 'inherit' });
+    child.on('close', (code) => resolve(code ?? 1));
+  });
+}
+
+async function check(deps: ProgramDeps): Promise<void> {
+  const bin = (name: string) => `${deps.root}/node_modules/.bin/${name}`;
+  process.stdout.write('tollgate: biome ci (lint + format)\n');
+  const lint = await run(bin('biome'), ['ci', '.'], deps.root);
+  process.stdout.write('tollgate: tsc --noEmit (strict)\n');
+  const types = await run(bin('tsc'), ['-p', '.'], deps.root);
+  process.exitCode = lint === 0 && types === 0 ? 0 : 1;
+}

@@ -1,0 +1,141 @@
+/**
+ * The integration-test harness every workspace uses. Real Kafka and ClickHouse only: it reads
+ * KAFKA_BROKERS and CLICKHOUSE_URL when set (the `tollgate test` command sets them after starting the
+ * local stack), and otherwise starts the local stack itself. Each test gets unique topic names and a
+ * fresh ClickHouse database with every migration applied, and both are removed afterwards.
+ */
+import { randomBytes } from 'node:crypto';
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import {
+  applyMigrations,
+  type ClickHouse,
+  createClickHouse,
+  createKafka,
+  dropDatabase,
+  ensureDatabase,
+  ensureTopics,
+  type Kafka,
+  type Logger,
+  loadMigrations,
+  prefixedTopicNames,
+  silentLogger,
+  type TopicNames,
+  type TopicSpec,
+  topicSpecs,
+} from '@tollgate/core';
+
+export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+export interface Endpoints {
+  brokers: string[];
+  clickhouseUrl: string;
+}
+
+let endpoints: Promise<Endpoints> | undefined;
+
+/** Where the real Kafka and ClickHouse are; starts the local stack once per process if needed. */
+export function infrastructure(): Promise<Endpoints> {
+  endpoints ??= (async () => {
+    const brokers = process.env.KAFKA_BROKERS;
+    const clickhouseUrl = process.env.CLICKHOUSE_URL;
+    if (brokers && clickhouseUrl) return { brokers: brokers.split(','), clickhouseUrl };
+    const { infraUp, kafkaBrokers, clickhouseUrl: chUrl } = await import('@tollgate/cli/infra/index');
+    const settings = {
+      root: repoRoot,
+      home: resolve(repoRoot, '.tollgate'),
+      kafkaPort: 9092,
+      kafkaControllerPort: 9093,
+      clickhouseHttpPort: 8123,
+      clickhouseTcpPort: 9000,
+      clickhouseDatabase: 'tollgate',
+      allowApt: true,
+      progress: () => {},
+    };
+    await infraUp(settings);
+    return { brokers: kafkaBrokers(settings), clickhouseUrl: chUrl(settings) };
+  })();
+  return endpoints;
+}
+
+/** True when integration tests must be skipped (`tollgate test --no-infra`). */
+export const skipIntegration = process.env.TOLLGATE_SKIP_INTEGRATION === '1';
+
+export function uniqueId(prefix = 't'): string {
+  return `${prefix}${Date.now().toString(36)}${randomBytes(4).toString('hex')}`;
+}
+
+export interface TestContext {
+  brokers: string[];
+  clickhouseUrl: string;
+  logger: Logger;
+  kafka: Kafka;
+  /** Every Tollgate topic under a unique prefix, created on demand by `createTopics`. */
+  topics: TopicNames;
+  /** Creates topics (Tollgate's set by default) under this context's names. */
+  createTopics(specs?: TopicSpec[]): Promise<void>;
+  /** A fresh database with every migration applied (created on first call). */
+  clickhouse(): Promise<ClickHouse>;
+  database: string;
+  cleanup(): Promise<void>;
+}
+
+export async function createTestContext({
+  partitions = 3,
+}: {
+  partitions?: number;
+} = {}): Promise<TestContext> {
+  const { brokers, clickhouseUrl } = await infrastructure();
+  const logger = silentLogger();
+  const id = uniqueId();
+  const topics = prefixedTopicNames(`${id}.`);
+  const kafka = createKafka({ brokers, clientId: `test-${id}`, logger });
+  const database = `test_${id}`;
+  const cleanups: (() => Promise<void>)[] = [];
+  let ch: Promise<ClickHouse> | undefined;
+  return {
+    brokers,
+    clickhouseUrl,
+    logger,
+    kafka,
+    topics,
+    database,
+    async createTopics(specs = topicSpecs(topics, partitions)) {
+      const admin = kafka.admin();
+      await admin.connect();
+      try {
+        await ensureTopics(admin, specs);
+      } finally {
+        await admin.disconnect();
+      }
+      cleanups.push(async () => {
+        const cleanupAdmin = kafka.admin();
+        await cleanupAdmin.connect();
+        try {
+          await cleanupAdmin.deleteTopics({ topics: specs.map((spec) => spec.name) });
+        } catch {
+          // Already gone, or the broker is down in a test that stops it: nothing to clean.
+        } finally {
+          await cleanupAdmin.disconnect();
+        }
+      });
+    },
+    clickhouse() {
+      ch ??= (async () => {
+        const options = { url: clickhouseUrl, database, logger };
+        await ensureDatabase(options);
+        const client = createClickHouse(options);
+        await applyMigrations(client, await loadMigrations(resolve(repoRoot, 'schemas', 'clickhouse')));
+        cleanups.push(async () => {
+          await client.close();
+          await dropDatabase(options);
+        });
+        return client;
+      })();
+      return ch;
+    },
+    async cleanup() {
+      for (const step of cleanups.reverse()) await step().catch(() => {});
+    },
+  };
+}
