@@ -3,6 +3,7 @@
  * stack only re-checks topics and migrations and reports what is up.
  */
 import { mkdirSync, rmSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
   applyMigrations,
@@ -69,7 +70,13 @@ export async function infraUp(settings: InfraSettings): Promise<InfraUpResult> {
   return withLock(settings, async () => {
     // Both servers start concurrently: the JVM's start-up hides ClickHouse's.
     const [kafka, clickhouse] = await Promise.all([startKafka(settings), startClickHouse(settings)]);
-    const { created, applied } = await provision(settings);
+    const { created, applied } = await provision({
+      brokers: kafkaBrokers(settings),
+      clickhouseUrl: clickhouseUrl(settings),
+      database: settings.clickhouseDatabase,
+      root: settings.root,
+      progress: settings.progress,
+    });
     return {
       kafka,
       clickhouse,
@@ -80,10 +87,25 @@ export async function infraUp(settings: InfraSettings): Promise<InfraUpResult> {
   });
 }
 
-/** Creates missing topics and applies pending migrations. */
-export async function provision(settings: InfraSettings): Promise<{ created: string[]; applied: string[] }> {
+export interface ProvisionOptions {
+  brokers: string[];
+  clickhouseUrl: string;
+  database: string;
+  root: string;
+  progress: (line: string) => void;
+  clickhouseUser?: string;
+  clickhousePassword?: string;
+}
+
+/**
+ * Creates missing topics and applies pending migrations, against any Kafka and ClickHouse (the
+ * local stack, docker-compose's, or a staging cluster).
+ */
+export async function provision(
+  settings: ProvisionOptions,
+): Promise<{ created: string[]; applied: string[] }> {
   const logger = silentLogger();
-  const kafka = createKafka({ brokers: kafkaBrokers(settings), clientId: 'tollgate-infra', logger });
+  const kafka = createKafka({ brokers: settings.brokers, clientId: 'tollgate-infra', logger });
   const admin = kafka.admin();
   await admin.connect();
   let created: string[];
@@ -93,11 +115,17 @@ export async function provision(settings: InfraSettings): Promise<{ created: str
     await admin.disconnect();
   }
   for (const topic of created) settings.progress(`kafka: created topic ${topic}`);
-  const chOptions = { url: clickhouseUrl(settings), database: settings.clickhouseDatabase, logger };
+  const chOptions = {
+    url: settings.clickhouseUrl,
+    database: settings.database,
+    username: settings.clickhouseUser,
+    password: settings.clickhousePassword,
+    logger,
+  };
   await ensureDatabase(chOptions);
   const ch = createClickHouse(chOptions);
   try {
-    const migrations = await loadMigrations(infraPaths(settings).migrations);
+    const migrations = await loadMigrations(join(settings.root, 'schemas', 'clickhouse'));
     const result = await applyMigrations(ch, migrations, (name) =>
       settings.progress(`clickhouse: applied migration ${name}`),
     );

@@ -103,17 +103,15 @@ describe('local infrastructure', { skip: skipIntegration }, () => {
 
   it('records every migration once however often provisioning runs', async () => {
     const ch = await ctx.clickhouse();
-    const settings = { ...stackSettings(repoRoot, ''), clickhouseDatabase: ctx.database };
-    await provision({
-      ...settings,
-      kafkaPort: Number(ctx.brokers[0]!.split(':')[1]),
-      clickhouseHttpPort: Number(new URL(ctx.clickhouseUrl).port),
-    });
-    await provision({
-      ...settings,
-      kafkaPort: Number(ctx.brokers[0]!.split(':')[1]),
-      clickhouseHttpPort: Number(new URL(ctx.clickhouseUrl).port),
-    });
+    const options = {
+      brokers: ctx.brokers,
+      clickhouseUrl: ctx.clickhouseUrl,
+      database: ctx.database,
+      root: repoRoot,
+      progress: () => {},
+    };
+    await provision(options);
+    await provision(options);
     const rows = await ch.rows<{ name: string; n: string }>(
       'SELECT name, count() AS n FROM schema_migrations GROUP BY name',
     );
