@@ -142,6 +142,27 @@ export function buildProgram(deps: ProgramDeps): Command {
     );
 
   program
+    .command('bench')
+    .description('run a benchmark from bench/ against the local stack (started if needed)')
+    .argument('[name]', 'benchmark name; omit to list them')
+    .allowExcessArguments()
+    .action(async (name: string | undefined) => {
+      const settings = infraSettings(deps, true);
+      if (name) await infraUp(settings);
+      const env = {
+        ...process.env,
+        KAFKA_BROKERS: kafkaBrokers(settings).join(','),
+        CLICKHOUSE_URL: clickhouseUrl(settings),
+      };
+      process.exitCode = await run(
+        process.execPath,
+        ['--disable-warning=TimeoutNegativeWarning', `${deps.root}/bench/main.ts`, ...(name ? [name] : [])],
+        deps.root,
+        env,
+      );
+    });
+
+  program
     .command('check')
     .description('lint, format check and typecheck (what CI runs before the tests)')
     .action(() => check(deps));
@@ -149,9 +170,14 @@ export function buildProgram(deps: ProgramDeps): Command {
   return program;
 }
 
-function run(command: string, args: string[], cwd: string): Promise<number> {
+function run(
+  command: string,
+  args: string[],
+  cwd: string,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<number> {
   return new Promise((resolve) => {
-    const child = spawn(command, args, { cwd, stdio: 'inherit' });
+    const child = spawn(command, args, { cwd, env, stdio: 'inherit' });
     child.on('close', (code) => resolve(code ?? 1));
   });
 }
