@@ -10,6 +10,7 @@ import {
   kafkaBrokers,
 } from './infra/index.ts';
 import { printTable } from './output.ts';
+import { servicesStatus, startServices, stopServices } from './stack/services.ts';
 
 export interface ProgramDeps {
   root: string;
@@ -49,17 +50,45 @@ async function up(deps: ProgramDeps): Promise<void> {
   progress(`logs under ${settings.home}/logs; ready in ${(result.elapsedMs / 1000).toFixed(1)} s`);
 }
 
-async function down(deps: ProgramDeps, wipe: boolean): Promise<void> {
-  const result = await infraDown(infraSettings(deps), { wipe });
-  if (result.stopped.length === 0) progress('nothing was running');
+async function upPipeline(deps: ProgramDeps): Promise<void> {
+  await up(deps);
+  const settings = infraSettings(deps);
+  const services = await startServices(settings, {});
+  for (const service of services) {
+    const verb = service.started ? 'started' : 'already running';
+    progress(`${service.name.padEnd(11)} ${verb} (pid ${service.pid}) on 127.0.0.1:${service.port}`);
+  }
+}
+
+async function down(
+  deps: ProgramDeps,
+  wipe: boolean,
+  { servicesToo }: { servicesToo: boolean },
+): Promise<void> {
+  const settings = infraSettings(deps);
+  const services = servicesToo ? await stopServices(settings) : [];
+  const result = await infraDown(settings, { wipe });
+  if (result.stopped.length === 0 && services.length === 0) progress('nothing was running');
+  for (const { name, pid } of services) progress(`${name}: stopped (pid ${pid})`);
   for (const { name, pid, how } of result.stopped) progress(`${name}: ${how} (pid ${pid})`);
 }
 
 async function status(deps: ProgramDeps): Promise<void> {
-  const rows = await infraStatus(infraSettings(deps));
+  const settings = infraSettings(deps);
+  const infra = await infraStatus(settings);
+  const services = await servicesStatus(settings);
   printTable(
     ['component', 'pid', 'address', 'health', 'logs'],
-    rows.map((row) => [row.name, row.pid ?? '-', row.address, row.answers ? 'up' : 'down', row.logs]),
+    [
+      ...infra.map((row) => [row.name, row.pid ?? '-', row.address, row.answers ? 'up' : 'down', row.logs]),
+      ...services.map((row) => [
+        row.name,
+        row.pid ?? '-',
+        `http://127.0.0.1:${row.port}`,
+        row.ready ? 'ready' : row.pid ? 'not ready' : 'down',
+        row.log,
+      ]),
+    ],
   );
 }
 
@@ -111,7 +140,7 @@ export function buildProgram(deps: ProgramDeps): Command {
     .command('down')
     .description('stop the Kafka and ClickHouse processes this project started; data is kept')
     .option('--wipe', 'also delete their data', false)
-    .action((options: { wipe: boolean }) => down(deps, options.wipe));
+    .action((options: { wipe: boolean }) => down(deps, options.wipe, { servicesToo: false }));
   infra
     .command('status')
     .description('what runs, its pid, address and health')
@@ -119,13 +148,13 @@ export function buildProgram(deps: ProgramDeps): Command {
 
   program
     .command('up')
-    .description('start the whole pipeline locally')
-    .action(() => up(deps));
+    .description('start the whole pipeline locally: Kafka, ClickHouse and every Tollgate service')
+    .action(() => upPipeline(deps));
   program
     .command('down')
     .description('stop everything `up` started; data is kept')
     .option('--wipe', 'also delete Kafka and ClickHouse data', false)
-    .action((options: { wipe: boolean }) => down(deps, options.wipe));
+    .action((options: { wipe: boolean }) => down(deps, options.wipe, { servicesToo: true }));
   program
     .command('status')
     .description('a table of what runs and its health')

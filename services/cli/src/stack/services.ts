@@ -1,0 +1,135 @@
+/**
+ * The Tollgate services as background processes of the local stack: each is `node services/<name>/src/main.ts`
+ * with its environment, a pid file, a log file, and an ops port whose `/readyz` says when it is up.
+ * `tollgate up` starts the ones that are not running; `down` stops exactly those it started.
+ */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { TollgateError } from '@tollgate/core';
+import { requirePortFree, runningPid, spawnDetached, stopProcess, waitFor } from '../infra/processes.ts';
+import { clickhouseUrl, type InfraSettings, kafkaBrokers } from '../infra/settings.ts';
+
+export interface ServiceSpec {
+  name: string;
+  /** Port of /healthz, /readyz and /metrics (the API serves its routes on it too). */
+  port: number;
+  /** Extra environment for this service. */
+  env?: Record<string, string>;
+}
+
+/** Start order: consumers of a topic after its producers' dependencies; the API last. */
+export const SERVICES: ServiceSpec[] = [
+  { name: 'pricer', port: 9101 },
+  { name: 'sink', port: 9102 },
+  { name: 'detector', port: 9103 },
+  { name: 'api', port: 8080 },
+];
+
+export interface ServiceStatus {
+  name: string;
+  pid: number | undefined;
+  port: number;
+  ready: boolean;
+  log: string;
+  entry: string;
+}
+
+function entryOf(settings: InfraSettings, name: string): string {
+  return join(settings.root, 'services', name, 'src', 'main.ts');
+}
+
+function logOf(settings: InfraSettings, name: string): string {
+  return join(settings.home, 'logs', name, `${name}.log`);
+}
+
+function pidOf(settings: InfraSettings, name: string): string {
+  return join(settings.home, 'run', `${name}.pid`);
+}
+
+export async function serviceReady(port: number): Promise<boolean> {
+  try {
+    const response = await fetch(`http://127.0.0.1:${port}/readyz`, { signal: AbortSignal.timeout(2_000) });
+    return response.ok;
+  } catch {
+    return false;
+  }
+}
+
+/** The services whose entry point exists in this checkout (the pipeline grows stage by stage). */
+export function availableServices(settings: InfraSettings): ServiceSpec[] {
+  return SERVICES.filter((spec) => existsSync(entryOf(settings, spec.name)));
+}
+
+export async function startServices(
+  settings: InfraSettings,
+  env: Record<string, string>,
+): Promise<{ name: string; pid: number; started: boolean; port: number }[]> {
+  const results: { name: string; pid: number; started: boolean; port: number }[] = [];
+  for (const spec of availableServices(settings)) {
+    const entry = entryOf(settings, spec.name);
+    const pidFile = pidOf(settings, spec.name);
+    const running = runningPid(pidFile, entry);
+    if (running !== undefined) {
+      results.push({ name: spec.name, pid: running, started: false, port: spec.port });
+      continue;
+    }
+    await requirePortFree(spec.port, `tollgate ${spec.name}`, `stop what listens there`);
+    const log = logOf(settings, spec.name);
+    settings.progress(`${spec.name}: starting (logs: ${log})`);
+    const pid = spawnDetached({
+      command: process.execPath,
+      args: ['--disable-warning=TimeoutNegativeWarning', entry],
+      cwd: settings.root,
+      logFile: log,
+      pidFile,
+      env: {
+        ...process.env,
+        KAFKA_BROKERS: kafkaBrokers(settings).join(','),
+        CLICKHOUSE_URL: clickhouseUrl(settings),
+        CLICKHOUSE_DATABASE: settings.clickhouseDatabase,
+        HTTP_PORT: String(spec.port),
+        ...env,
+        ...spec.env,
+      },
+    });
+    results.push({ name: spec.name, pid, started: true, port: spec.port });
+  }
+  // Readiness is awaited after all are spawned: they start in parallel.
+  for (const result of results.filter((r) => r.started)) {
+    const ready = await waitFor(() => serviceReady(result.port), 60_000, 250);
+    if (!ready) {
+      throw new TollgateError(
+        `${result.name} did not become ready within 60 s; see ${logOf(settings, result.name)}`,
+        { code: 'TG_STACK_START' },
+      );
+    }
+    settings.progress(`${result.name}: ready on 127.0.0.1:${result.port}`);
+  }
+  return results;
+}
+
+export async function stopServices(settings: InfraSettings): Promise<{ name: string; pid: number }[]> {
+  const stopped: { name: string; pid: number }[] = [];
+  // Reverse start order: the API first, producers of work last.
+  for (const spec of [...SERVICES].reverse()) {
+    const pid = runningPid(pidOf(settings, spec.name), entryOf(settings, spec.name));
+    if (pid === undefined) continue;
+    settings.progress(`${spec.name}: stopping pid ${pid}`);
+    await stopProcess(pid, 15_000);
+    stopped.push({ name: spec.name, pid });
+  }
+  return stopped;
+}
+
+export async function servicesStatus(settings: InfraSettings): Promise<ServiceStatus[]> {
+  return Promise.all(
+    availableServices(settings).map(async (spec) => ({
+      name: spec.name,
+      pid: runningPid(pidOf(settings, spec.name), entryOf(settings, spec.name)),
+      port: spec.port,
+      ready: await serviceReady(spec.port),
+      log: logOf(settings, spec.name),
+      entry: entryOf(settings, spec.name),
+    })),
+  );
+}
