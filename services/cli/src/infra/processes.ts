@@ -65,13 +65,17 @@ export function spawnDetached({ command, args, cwd, logFile, pidFile, env }: Spa
   return child.pid;
 }
 
+/**
+ * Whether the process runs. A zombie (exited, not yet reaped: our own detached child while this
+ * process still lives, as in tests) counts as gone.
+ */
 export function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
   } catch {
     return false;
   }
+  return !isZombie(pid);
 }
 
 /** SIGTERM, wait up to `timeoutMs`, then SIGKILL. Resolves once the process is gone. */
@@ -83,13 +87,13 @@ export async function stopProcess(pid: number, timeoutMs: number): Promise<'stop
   }
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
-    if (!isAlive(pid) || isZombie(pid)) return 'stopped';
+    if (!isAlive(pid)) return 'stopped';
     await sleep(100);
   }
   try {
     process.kill(pid, 'SIGKILL');
   } catch {}
-  while (isAlive(pid) && !isZombie(pid)) await sleep(50);
+  while (isAlive(pid)) await sleep(50);
   return 'killed';
 }
 
