@@ -40,7 +40,7 @@ export function infrastructure(): Promise<Endpoints> {
     const brokers = process.env.KAFKA_BROKERS;
     const clickhouseUrl = process.env.CLICKHOUSE_URL;
     if (brokers && clickhouseUrl) return { brokers: brokers.split(','), clickhouseUrl };
-    const { infraUp, kafkaBrokers, clickhouseUrl: chUrl } = await import('@tollgate/cli/infra/index');
+    const { infraUp, kafkaBrokers, clickhouseUrl: chUrl } = await import('@tollgate/infra');
     const settings = {
       root: repoRoot,
       home: resolve(repoRoot, '.tollgate'),

@@ -1,6 +1,4 @@
 import { spawn } from 'node:child_process';
-import { Command } from 'commander';
-import type { readCliConfig } from './config.ts';
 import {
   clickhouseUrl,
   type InfraSettings,
@@ -8,7 +6,9 @@ import {
   infraStatus,
   infraUp,
   kafkaBrokers,
-} from './infra/index.ts';
+} from '@tollgate/infra';
+import { Command } from 'commander';
+import type { readCliConfig } from './config.ts';
 import { printTable } from './output.ts';
 import { servicesStatus, startServices, stopServices } from './stack/services.ts';
 

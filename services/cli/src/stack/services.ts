@@ -6,8 +6,8 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { TollgateError } from '@tollgate/core';
-import { requirePortFree, runningPid, spawnDetached, stopProcess, waitFor } from '../infra/processes.ts';
-import { clickhouseUrl, type InfraSettings, kafkaBrokers } from '../infra/settings.ts';
+import { requirePortFree, runningPid, spawnDetached, stopProcess, waitFor } from '@tollgate/infra/processes';
+import { clickhouseUrl, type InfraSettings, kafkaBrokers } from '@tollgate/infra/settings';
 
 export interface ServiceSpec {
   name: string;
