@@ -1,3 +1,4 @@
+export * from './avro/index.ts';
 export * from './clickhouse.ts';
 export * from './config.ts';
 export * from './errors.ts';
@@ -6,5 +7,6 @@ export * from './lifecycle.ts';
 export * from './logger.ts';
 export * from './migrations.ts';
 export * from './ops.ts';
+export * from './policy/index.ts';
 export * from './sql.ts';
 export * from './topics.ts';
