@@ -4,10 +4,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { ConfigResourceTypes, sql } from '@tollgate/core';
-import { createTestContext, repoRoot, skipIntegration, type TestContext } from '@tollgate/test/support';
-import { infraDown, infraStatus, infraUp, provision } from './index.ts';
-import { isAlive } from './processes.ts';
-import type { InfraSettings } from './settings.ts';
+import { createTestContext, repoRoot, skipIntegration, type TestContext } from './support/index.ts';
+import { infraDown, infraStatus, infraUp, provision } from '@tollgate/infra';
+import { isAlive } from '@tollgate/infra/processes';
+import type { InfraSettings } from '@tollgate/infra/settings';
 
 describe('local infrastructure', { skip: skipIntegration }, () => {
   let ctx: TestContext;
