@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { createKafka, silentLogger, TOPIC_NAMES, TollgateError } from '@tollgate/core';
 import {
   clickhouseUrl,
   type InfraSettings,
@@ -8,6 +9,7 @@ import {
   kafkaBrokers,
 } from '@tollgate/infra';
 import { Command } from 'commander';
+import { followAlerts, formatAlert } from './commands/alerts.ts';
 import type { readCliConfig } from './config.ts';
 import { printTable } from './output.ts';
 import { servicesStatus, startServices, stopServices } from './stack/services.ts';
@@ -171,6 +173,39 @@ export function buildProgram(deps: ProgramDeps): Command {
     );
 
   program
+    .command('alerts')
+    .description('follow the alert topic and print alerts as they arrive (Ctrl-C to stop)')
+    .option('--from-beginning', 'print alerts already on the topic too', false)
+    .option('--json', 'one JSON object per line instead of text', false)
+    .option('--count <n>', 'exit after this many alerts')
+    .option('--for <seconds>', 'exit after this many seconds')
+    .action(async (options: { fromBeginning: boolean; json: boolean; count?: string; for?: string }) => {
+      const limit = options.count === undefined ? undefined : positiveInt('--count', options.count);
+      const seconds = options.for === undefined ? undefined : positiveInt('--for', options.for);
+      const controller = new AbortController();
+      process.once('SIGINT', () => controller.abort());
+      if (seconds !== undefined) setTimeout(() => controller.abort(), seconds * 1000).unref();
+      let seen = 0;
+      await followAlerts({
+        kafka: createKafka({
+          brokers: deps.config.KAFKA_BROKERS,
+          clientId: 'tollgate-cli',
+          logger: silentLogger(),
+        }),
+        topic: TOPIC_NAMES.alerts,
+        fromBeginning: options.fromBeginning,
+        signal: controller.signal,
+        onAlert: (alert) => {
+          process.stdout.write(`${options.json ? JSON.stringify(alert) : formatAlert(alert)}\n`);
+          seen += 1;
+          if (limit !== undefined && seen >= limit) controller.abort();
+        },
+        onUndecodable: (reason, offset) =>
+          process.stderr.write(`tollgate: skipped alert at offset ${offset}: ${reason}\n`),
+      });
+    });
+
+  program
     .command('bench')
     .description('run a benchmark from bench/ against the local stack (started if needed)')
     .argument('[name]', 'benchmark name; omit to list them')
@@ -197,6 +232,16 @@ export function buildProgram(deps: ProgramDeps): Command {
     .action(() => check(deps));
 
   return program;
+}
+
+function positiveInt(option: string, text: string): number {
+  const value = Number(text);
+  if (!Number.isInteger(value) || value <= 0) {
+    throw new TollgateError(`${option} must be a positive whole number, got ${JSON.stringify(text)}`, {
+      code: 'TG_CLI_USAGE',
+    });
+  }
+  return value;
 }
 
 function run(
