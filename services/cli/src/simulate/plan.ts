@@ -1,0 +1,85 @@
+/**
+ * What a simulated fleet does, as data. A generator turns a preset and a seed into run plans; the
+ * executor plays them through the real SDK and returns the ledger of what it actually sent (a
+ * ceiling may cut a plan short). Scenario tests compute their expected figures from that ledger,
+ * independently of the pipeline.
+ */
+import type { RunOutcome, ServiceTier } from '@tollgate/core';
+
+export interface ModelUsage {
+  /** OpenTelemetry convention: includes cache reads and writes. */
+  input: number;
+  cacheRead: number;
+  cacheWrite5m: number;
+  cacheWrite1h: number;
+  output: number;
+  reasoning: number;
+}
+
+/** `agent` indexes the run's agents: 0 is the root, spawned children are appended in spawn order. */
+export type Action =
+  | {
+      op: 'model';
+      agent: number;
+      provider: string;
+      model: string;
+      tier: ServiceTier;
+      usage: ModelUsage;
+      maxOutputTokens: number;
+    }
+  | { op: 'tool'; agent: number; tool: string; signature: string }
+  | { op: 'spawn'; agent: number; name: string; count: number }
+  | {
+      op: 'sandbox';
+      agent: number;
+      provider: string;
+      sandboxId: string;
+      vcpuSeconds: number;
+      gibSeconds: number;
+      idleSeconds: number;
+    }
+  | {
+      op: 'retrieval';
+      agent: number;
+      provider: string;
+      queries: number;
+      readUnits: number;
+      embeddingTokens: number;
+      embeddingModel: string | null;
+    }
+  | { op: 'cache_storage'; agent: number; provider: string; model: string; tokenHours: number }
+  | { op: 'egress'; agent: number; provider: string; bytes: number };
+
+export interface RunCeilings {
+  costPerRunNanos?: number;
+  subagentsPerRun?: number;
+  spawnDepth?: number;
+  tokensPerRequest?: number;
+}
+
+export interface RunPlan {
+  runId: string;
+  org: string;
+  feature: string | null;
+  customer: string | null;
+  environment: string | null;
+  agentName: string;
+  actions: Action[];
+  outcome: RunOutcome;
+  ceilings?: RunCeilings;
+  /** Which part of a scenario the run belongs to (for reports and tests), e.g. `untagged`, `fanout`. */
+  label: string;
+}
+
+/** What the executor did with one plan. */
+export interface RunLedger {
+  plan: RunPlan;
+  /** The actions that reached the SDK and were accepted, in order. */
+  sent: Action[];
+  /** Actions skipped: refused by a ceiling, or addressed to a worker the ceiling never granted. */
+  skipped: { action: Action; reason: string }[];
+  /** Workers granted per spawn action (index into plan.actions). */
+  granted: Map<number, number>;
+  outcome: RunOutcome;
+  events: number;
+}
