@@ -12,7 +12,7 @@ export type { Admin, Consumer, EachBatchPayload, Kafka, Message, Producer } from
 // kafkajs is CommonJS and Node's ESM loader cannot see all of its named exports: take them from
 // the default export, here, once.
 const { Kafka: KafkaClient, logLevel: KafkaLogLevel } = kafkajs;
-export const { CompressionTypes, ConfigResourceTypes } = kafkajs;
+export const { CompressionTypes, ConfigResourceTypes, Partitioners } = kafkajs;
 
 export interface CreateKafkaOptions {
   brokers: string[];
