@@ -1,0 +1,235 @@
+/**
+ * The sink against the real broker and ClickHouse, in-process: what lands in each table, dead letters,
+ * and the resynchronisation that stops a message stored before a crash from being stored again.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import {
+  type ClickHouse,
+  createAlertCodec,
+  createDeadLetterCodec,
+  createPricedCodec,
+  createRegistry,
+  formatDateTime,
+  type Producer,
+} from '@tollgate/core';
+import { createTestContext, skipIntegration, type TestContext } from '@tollgate/test/support';
+import { createSinkMetrics } from './metrics.ts';
+import { lineItemRows } from './rows.ts';
+import { createSink, type Sink } from './sink.ts';
+import { costAlert, lineItem, pricedEvent, runEvent } from './testing.ts';
+import { waitFor } from './wait.ts';
+import { createSinkWriter } from './writer.ts';
+
+const priced = createPricedCodec();
+
+describe('sink (Kafka → ClickHouse)', { skip: skipIntegration }, () => {
+  let ctx: TestContext;
+  let ch: ClickHouse;
+  let producer: Producer;
+  let sink: Sink | undefined;
+
+  before(async () => {
+    ctx = await createTestContext({ partitions: 2 });
+    await ctx.createTopics();
+    ch = await ctx.clickhouse();
+    producer = ctx.kafka.producer();
+    await producer.connect();
+  });
+  after(async () => {
+    await sink?.stop(5_000);
+    await producer?.disconnect();
+    await ctx?.cleanup();
+  });
+
+  function startSink(groupId: string): Sink {
+    const metrics = createSinkMetrics(createRegistry('sink-test'));
+    const s = createSink({
+      kafka: ctx.kafka,
+      writer: createSinkWriter({ clickhouse: ch }),
+      logger: ctx.logger,
+      metrics,
+      topics: { priced: ctx.topics.priced, alerts: ctx.topics.alerts, deadLetters: ctx.topics.deadLetters },
+      groupId,
+      flushIntervalMs: 200,
+    });
+    return s;
+  }
+
+  it('stores lines, runs, alerts and dead letters once, even for messages already stored before a crash', async () => {
+    const events = [
+      runEvent('run_start', { event_id: 'rs', run_id: 'run-1' }),
+      pricedEvent({ event_id: 'e1', run_id: 'run-1' }),
+      pricedEvent({ event_id: 'e2', run_id: 'run-1', feature: null }, [
+        lineItem({ line_no: 0, cost_nanos: 1_000 }),
+        lineItem({
+          line_no: 1,
+          item: 'web_search',
+          category: 'tools',
+          unit: 'call',
+          quantity: '2',
+          priced: false,
+          cost_nanos: null,
+          unit_price: null,
+        }),
+      ]),
+      runEvent('run_end', { event_id: 're', run_id: 'run-1' }, 'success'),
+    ];
+    // Partition 0 gets everything (one key). A previous sink stored e1 and crashed before committing.
+    await producer.send({
+      topic: ctx.topics.priced,
+      messages: events.map((event) => ({ key: 'run-1', value: priced.encode(event), partition: 0 })),
+    });
+    const writer = createSinkWriter({ clickhouse: ch });
+    const at = formatDateTime(new Date());
+    const e1 = events[1];
+    assert.ok(e1);
+    await writer.insert(
+      'line_items',
+      lineItemRows(e1, { topic: ctx.topics.priced, partition: 0, offset: '1' }, at),
+      writer.newQueryId('line_items'),
+    );
+    // A corrupt message and an event without org go to the dead-letter topic, then into dead_letters.
+    await producer.send({
+      topic: ctx.topics.priced,
+      messages: [
+        { key: 'run-x', value: Buffer.from('not avro at all'), partition: 1 },
+        { key: 'run-y', value: priced.encode(pricedEvent({ event_id: 'bad', org_id: '' })), partition: 1 },
+      ],
+    });
+    await producer.send({
+      topic: ctx.topics.alerts,
+      messages: [{ key: 'alert-1', value: createAlertCodec().encode(costAlert()) }],
+    });
+
+    sink = startSink('sink-test-1');
+    await sink.start();
+
+    await waitFor(
+      async () => Number((await ch.rows<{ n: string }>('SELECT count() AS n FROM dead_letters'))[0]?.n) === 2,
+      30_000,
+    );
+    await waitFor(
+      async () => Number((await ch.rows<{ n: string }>('SELECT count() AS n FROM alerts'))[0]?.n) === 1,
+      30_000,
+    );
+    await waitFor(
+      async () => Number((await ch.rows<{ n: string }>('SELECT count() AS n FROM line_items'))[0]?.n) >= 4,
+      30_000,
+    );
+    await waitFor(
+      async () => Number((await ch.rows<{ n: string }>('SELECT count() AS n FROM run_events'))[0]?.n) >= 2,
+      30_000,
+    );
+
+    const lines = await ch.rows<{ event_id: string; n: string; cost: string }>(
+      'SELECT event_id, count() AS n, toString(sum(cost_nanos)) AS cost FROM line_items GROUP BY event_id ORDER BY event_id',
+    );
+    assert.deepEqual(lines, [
+      { event_id: 'e1', n: '2', cost: '6000000' },
+      { event_id: 'e2', n: '2', cost: '1000' },
+    ]);
+    const rollup = await ch.rows<Record<string, string>>(
+      'SELECT feature, toString(sum(cost_nanos)) AS cost, toString(sum(lines)) AS lines, toString(sum(unpriced_lines)) AS unpriced FROM line_items_by_attribution_hourly GROUP BY feature ORDER BY feature',
+    );
+    assert.deepEqual(rollup, [
+      { feature: '', cost: '1000', lines: '2', unpriced: '1' },
+      { feature: 'search', cost: '6000000', lines: '2', unpriced: '0' },
+    ]);
+    const runs = await ch.rows<Record<string, string>>(
+      'SELECT run_id, argMaxIfMerge(outcome) AS outcome, toString(minIfMerge(started_at)) AS started FROM runs GROUP BY run_id',
+    );
+    assert.deepEqual(runs, [{ run_id: 'run-1', outcome: 'success', started: '2026-01-15 10:30:00' }]);
+    const letters = await ch.rows<Record<string, string>>(
+      'SELECT stage, reason_code, source_topic, toString(source_offset) AS offset, key FROM dead_letters ORDER BY offset',
+    );
+    assert.deepEqual(letters, [
+      {
+        stage: 'sink',
+        reason_code: 'not_single_object',
+        source_topic: ctx.topics.priced,
+        offset: '0',
+        key: 'run-x',
+      },
+      {
+        stage: 'sink',
+        reason_code: 'invalid_priced_event',
+        source_topic: ctx.topics.priced,
+        offset: '1',
+        key: 'run-y',
+      },
+    ]);
+    const payload = await ch.rows<{ p: string }>(
+      'SELECT payload_base64 AS p FROM dead_letters WHERE source_offset = 0',
+    );
+    assert.equal(Buffer.from(payload[0]?.p ?? '', 'base64').toString(), 'not avro at all');
+
+    // Offsets are committed: a new sink in the same group stores nothing again.
+    await sink.stop(10_000);
+    sink = startSink('sink-test-1');
+    await sink.start();
+    await producer.send({
+      topic: ctx.topics.priced,
+      messages: [
+        {
+          key: 'run-2',
+          value: priced.encode(pricedEvent({ event_id: 'e3', run_id: 'run-2' })),
+          partition: 0,
+        },
+      ],
+    });
+    await waitFor(
+      async () => Number((await ch.rows<{ n: string }>('SELECT count() AS n FROM line_items'))[0]?.n) >= 6,
+      30_000,
+    );
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    const total = await ch.rows<{ n: string; cost: string }>(
+      'SELECT count() AS n, toString(sum(cost_nanos)) AS cost FROM line_items',
+    );
+    assert.deepEqual(total, [{ n: '6', cost: '12001000' }]);
+  });
+
+  it('stores an undecodable message found on the dead-letter topic itself instead of looping', async () => {
+    await producer.send({
+      topic: ctx.topics.deadLetters,
+      messages: [{ key: 'k', value: Buffer.from([0xc3, 0x01, 1, 2, 3]) }],
+    });
+    await waitFor(
+      async () =>
+        (
+          await ch.rows(
+            "SELECT 1 FROM dead_letters WHERE reason_code IN ('unknown_fingerprint', 'corrupt', 'not_single_object') AND stage = 'sink' AND source_topic = " +
+              `'${ctx.topics.deadLetters}'`,
+          )
+        ).length === 1,
+      30_000,
+    );
+    // and a valid dead letter from another stage is stored as it was published
+    const dlq = createDeadLetterCodec();
+    await producer.send({
+      topic: ctx.topics.deadLetters,
+      messages: [
+        {
+          key: 'run-9',
+          value: dlq.encode({
+            stage: 'pricer',
+            reason_code: 'invariant_violated',
+            reason: 'model_call.cache_read_tokens: must not exceed input_tokens',
+            source_topic: 'tollgate.usage.v1',
+            source_partition: 3,
+            source_offset: '77',
+            key: Buffer.from('run-9'),
+            payload: Buffer.from([9, 9]),
+            failed_at: Date.UTC(2026, 0, 2),
+          }),
+        },
+      ],
+    });
+    await waitFor(
+      async () =>
+        (await ch.rows("SELECT 1 FROM dead_letters WHERE stage = 'pricer' AND source_offset = 77")).length ===
+        1,
+      30_000,
+    );
+  });
+});

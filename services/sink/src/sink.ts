@@ -1,0 +1,290 @@
+/**
+ * The sink: priced events, alerts and dead letters from Kafka into ClickHouse, exactly once.
+ *
+ * How a message is counted once (the why is in ../README.md):
+ * 1. Offsets are committed only after every row of the message is in ClickHouse (batcher.ts).
+ * 2. When a partition is (re)assigned, or its next batch does not start where the last one ended, the
+ *    sink first waits until no other sink process's insert runs on the server, then reads which
+ *    messages at or after the batch's first offset each table already holds, and skips those rows.
+ *    A crash between insert and commit therefore never stores a message twice.
+ * 3. A batch's eachBatch call returns only after its rows are durable and committed, so kafkajs can
+ *    neither fetch more (memory stays bounded) nor hand the partition to another member while one of
+ *    this process's inserts may still land.
+ */
+import {
+  type Codec,
+  createAlertCodec,
+  createDeadLetter,
+  createDeadLetterCodec,
+  createPricedCodec,
+  deadLetterMessage,
+  type EachBatchPayload,
+  formatDateTime,
+  type Kafka,
+  type Logger,
+  TollgateError,
+} from '@tollgate/core';
+import type { DeadLetter } from '@tollgate/core/contract/types';
+import { type Batcher, createBatcher, type Entry } from './batcher.ts';
+import type { SinkMetrics } from './metrics.ts';
+import {
+  alertRow,
+  checkAlert,
+  checkPricedEvent,
+  deadLetterRow,
+  lineItemRows,
+  runEventRow,
+  type SourcePosition,
+  undecodableDeadLetterRow,
+} from './rows.ts';
+import type { SinkTable } from './tables.ts';
+import type { SinkWriter } from './writer.ts';
+
+export interface SinkTopics {
+  priced: string;
+  alerts: string;
+  deadLetters: string;
+}
+
+export interface SinkOptions {
+  kafka: Kafka;
+  writer: SinkWriter;
+  logger: Logger;
+  metrics: SinkMetrics;
+  topics: SinkTopics;
+  groupId: string;
+  maxRows?: number;
+  flushIntervalMs?: number;
+  /** Upper bound on one fetch (all partitions); the sink buffers at most one fetch. */
+  fetchMaxBytes?: number;
+  fetchMaxBytesPerPartition?: number;
+  retryMaxMs?: number;
+  sessionTimeoutMs?: number;
+}
+
+export interface Sink {
+  start(): Promise<void>;
+  /** Stops fetching, flushes and commits what is buffered (within `deadlineMs`), leaves the group. */
+  stop(deadlineMs: number): Promise<void>;
+  /** True once the consumer joined its group and has not crashed since. */
+  consuming(): boolean;
+  batcher: Batcher;
+}
+
+/** A consumed message as kafkajs hands it over (key and value are Buffers or null). */
+type Message = EachBatchPayload['batch']['messages'][number];
+
+type Handled = { entries: Entry[]; letter?: DeadLetter };
+
+export function createSink(options: SinkOptions): Sink {
+  const { kafka, writer, metrics, topics, groupId } = options;
+  const logger = options.logger.child({ component: 'sink' });
+  const priced = createPricedCodec();
+  const alerts = createAlertCodec();
+  const deadLetters: Codec<DeadLetter> = createDeadLetterCodec();
+  const consumer = kafka.consumer({
+    groupId,
+    maxBytes: options.fetchMaxBytes ?? 16 * 1024 * 1024,
+    maxBytesPerPartition: options.fetchMaxBytesPerPartition ?? 4 * 1024 * 1024,
+    maxWaitTimeInMs: 500,
+    sessionTimeout: options.sessionTimeoutMs ?? 30_000,
+    heartbeatInterval: 3_000,
+  });
+  const producer = kafka.producer({ allowAutoTopicCreation: false });
+  const batcher = createBatcher({
+    writer,
+    logger,
+    metrics,
+    maxRows: options.maxRows,
+    flushIntervalMs: options.flushIntervalMs,
+    retryMaxMs: options.retryMaxMs,
+    commit: (commits) => consumer.commitOffsets(commits),
+  });
+  const tablesOf: Record<string, SinkTable[]> = {
+    [topics.priced]: ['line_items', 'run_events'],
+    [topics.alerts]: ['alerts'],
+    [topics.deadLetters]: ['dead_letters'],
+  };
+  /** Next offset expected per `topic|partition`; a batch starting elsewhere triggers a resync. */
+  const expected = new Map<string, string>();
+  /** Per `topic|partition`: offsets each table already holds, from the last resync. */
+  const stored = new Map<string, Map<SinkTable, Set<string>>>();
+  let joined = false;
+  let crashed = false;
+
+  consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
+    // A new generation: positions come from the committed offsets again, so resynchronise.
+    expected.clear();
+    stored.clear();
+    joined = true;
+    crashed = false;
+    logger.info({ memberAssignment: payload.memberAssignment }, 'joined consumer group');
+  });
+  consumer.on(consumer.events.CRASH, ({ payload }) => {
+    crashed = true;
+    logger.error({ err: payload.error, restart: payload.restart }, 'consumer crashed');
+  });
+
+  function deadLetter(source: SourcePosition, message: Message, code: string, reason: string): DeadLetter {
+    metrics.deadLettered.inc({ topic: source.topic, reason_code: code });
+    logger.warn({ ...source, reasonCode: code, reason }, 'message dead-lettered');
+    return createDeadLetter({
+      stage: 'sink',
+      reasonCode: code,
+      reason,
+      source: { ...source, key: message.key ?? null, value: message.value ?? null },
+    });
+  }
+
+  function handle(source: SourcePosition, message: Message, insertedAt: string): Handled {
+    const value = message.value;
+    if (source.topic === topics.deadLetters) {
+      const decoded = value ? deadLetters.decode(value) : undefined;
+      if (decoded?.ok)
+        return { entries: [entry('dead_letters', deadLetterRow(decoded.value, source), source)] };
+      const [code, reason] = decoded
+        ? [decoded.code, decoded.reason]
+        : ['empty_value', 'message has no value'];
+      metrics.deadLettered.inc({ topic: source.topic, reason_code: code });
+      const row = undecodableDeadLetterRow(message, source, code, reason);
+      return { entries: [entry('dead_letters', row, source)] };
+    }
+    if (!value)
+      return { entries: [], letter: deadLetter(source, message, 'empty_value', 'message has no value') };
+    if (source.topic === topics.priced) {
+      const decoded = priced.decode(value);
+      if (!decoded.ok)
+        return { entries: [], letter: deadLetter(source, message, decoded.code, decoded.reason) };
+      const check = checkPricedEvent(decoded.value);
+      if (!check.ok)
+        return {
+          entries: [],
+          letter: deadLetter(source, message, 'invalid_priced_event', `${check.field}: ${check.rule}`),
+        };
+      const entries = lineItemRows(decoded.value, source, insertedAt).map((row) =>
+        entry('line_items', row, source),
+      );
+      const run = runEventRow(decoded.value, source, insertedAt);
+      if (run) entries.push(entry('run_events', run, source));
+      return { entries };
+    }
+    const decoded = alerts.decode(value);
+    if (!decoded.ok)
+      return { entries: [], letter: deadLetter(source, message, decoded.code, decoded.reason) };
+    const check = checkAlert(decoded.value);
+    if (!check.ok)
+      return {
+        entries: [],
+        letter: deadLetter(source, message, 'invalid_alert', `${check.field}: ${check.rule}`),
+      };
+    return { entries: [entry('alerts', alertRow(decoded.value, source, insertedAt), source)] };
+  }
+
+  async function resync(
+    topic: string,
+    partition: number,
+    fromOffset: string,
+    heartbeat: () => Promise<void>,
+  ) {
+    const found = await batcher.withRetry(
+      'resync',
+      async () => {
+        await writer.waitForForeignInserts({ pollMs: 200, timeoutMs: 120_000 });
+        const result = new Map<SinkTable, Set<string>>();
+        for (const table of tablesOf[topic] ?? []) {
+          const offsets = await writer.storedOffsets(table, topic, [{ partition, fromOffset }]);
+          result.set(table, offsets.get(partition) ?? new Set());
+        }
+        return result;
+      },
+      heartbeat,
+    );
+    const count = [...found.values()].reduce((n, set) => n + set.size, 0);
+    logger.info({ topic, partition, fromOffset, storedMessages: count }, 'partition resynchronised');
+    return found;
+  }
+
+  async function eachBatch({ batch, heartbeat, resolveOffset }: EachBatchPayload): Promise<void> {
+    const { topic, partition, messages } = batch;
+    const first = messages[0];
+    const last = messages.at(-1);
+    if (!first || !last) return;
+    const key = `${topic}|${partition}`;
+    try {
+      if (expected.get(key) !== first.offset)
+        stored.set(key, await resync(topic, partition, first.offset, heartbeat));
+      const already = stored.get(key);
+      const insertedAt = formatDateTime(new Date());
+      const entries: Entry[] = [];
+      const letters: DeadLetter[] = [];
+      for (const message of messages) {
+        const source = { topic, partition, offset: message.offset };
+        const handled = handle(source, message, insertedAt);
+        if (handled.letter) letters.push(handled.letter);
+        for (const e of handled.entries) {
+          if (already?.get(e.table)?.has(e.offset)) metrics.duplicatesSkipped.inc({ table: e.table });
+          else entries.push(e);
+        }
+      }
+      if (letters.length > 0) {
+        // Acknowledged by every in-sync replica before the offset can be committed: never dropped.
+        await producer.send({
+          topic: topics.deadLetters,
+          acks: -1,
+          messages: letters.map((letter) => deadLetterMessage(deadLetters, letter)),
+        });
+      }
+      const next = (BigInt(last.offset) + 1n).toString();
+      await batcher.add(entries, [{ topic, partition, offset: next }], heartbeat);
+      resolveOffset(last.offset);
+      metrics.messages.inc({ topic }, messages.length);
+      expected.set(key, next);
+      if (already && [...already.values()].every((set) => [...set].every((o) => BigInt(o) < BigInt(next))))
+        stored.delete(key);
+    } catch (err) {
+      // Some tables may hold rows of uncommitted messages now: resynchronise every partition.
+      expected.clear();
+      stored.clear();
+      throw err;
+    }
+  }
+
+  return {
+    batcher,
+    async start() {
+      await producer.connect();
+      await consumer.connect();
+      await consumer.subscribe({
+        topics: [topics.priced, topics.alerts, topics.deadLetters],
+        fromBeginning: true,
+      });
+      await consumer.run({
+        autoCommit: false,
+        eachBatchAutoResolve: false,
+        // Every partition's batch of one fetch is handled at once: they share the next insert.
+        partitionsConsumedConcurrently: 64,
+        eachBatch,
+      });
+    },
+    async stop(deadlineMs) {
+      const deadline = Date.now() + deadlineMs;
+      consumer.pause([{ topic: topics.priced }, { topic: topics.alerts }, { topic: topics.deadLetters }]);
+      batcher.flushNow();
+      const drained = await batcher.idle(Math.max(0, deadline - Date.now()));
+      if (!drained) {
+        logger.warn(
+          { bufferedRows: batcher.bufferedRows() },
+          'flush did not finish before the deadline; rows stay uncommitted',
+        );
+        batcher.abort(new TollgateError('sink: stopping', { code: 'TG_SINK_STOPPING' }));
+      }
+      await consumer.disconnect();
+      await producer.disconnect();
+    },
+    consuming: () => joined && !crashed,
+  };
+}
+
+function entry(table: SinkTable, row: Entry['row'], source: SourcePosition): Entry {
+  return { table, row, topic: source.topic, partition: source.partition, offset: source.offset };
+}
