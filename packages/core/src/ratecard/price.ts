@@ -1,0 +1,389 @@
+/**
+ * The pricing function: a usage event and a compiled rate card in, line items and a total out. Pure
+ * (no clock, no I/O; plan caches inside the card only memoise) and exact (bigint, one rounding per
+ * line, half-even to the nano: see money.ts).
+ *
+ * Invariants:
+ * - Token buckets are disjoint: uncached input = input − cache read − cache write 5m − cache write 1h
+ *   (the event follows OpenTelemetry: input includes cache reads and writes). Reasoning is inside
+ *   output and is not billed again.
+ * - Long-context cliff: when a request's input (all of it, cached included) is above a tier's
+ *   threshold, EVERY token class of that request bills at the tier's rates.
+ * - A line exists only for a non-zero quantity. A line the card cannot price is unpriced: `priced`
+ *   false, its quantity kept, `cost_nanos` and `unit_price` null: never a zero cost.
+ * - Unit price = list price (or the org's custom price) × service-tier multiplier (tokens only)
+ *   × (1 − org discount) (unless a custom price applies), exact; cost = quantity × unit price,
+ *   rounded once.
+ */
+import type { CostCategory, LineItem, RateCardRef, UsageEvent } from '../contract/types.ts';
+import {
+  type Decimal,
+  decimalFromNumber,
+  formatDecimal,
+  multiplyDecimal,
+  nanosToNumber,
+  toNanos,
+} from '../money.ts';
+import {
+  type CompiledModel,
+  type CompiledOverride,
+  type CompiledRateCard,
+  type CompiledVersion,
+  type PlannedPrice,
+  type TokenPlan,
+  tierMultiplier,
+  versionAt,
+} from './compile.ts';
+import { TOKEN_CLASSES, type TokenClass } from './schema.ts';
+
+export interface PriceResult {
+  line_items: LineItem[];
+  /** Sum of the priced lines, nano-units of `currency`. */
+  total_nanos: number;
+  currency: string;
+  /** At least one line is unpriced: the total is a lower bound. */
+  has_unpriced: boolean;
+  /** `version` is '' when no version of the card was in force at the event time (all lines unpriced). */
+  rate_card: RateCardRef;
+}
+
+export type PriceOutcome =
+  | { ok: true; value: PriceResult }
+  | { ok: false; code: 'invariant_violated' | 'cost_overflow'; reason: string };
+
+const decimalText = new WeakMap<Decimal, string>();
+function textOf(value: Decimal): string {
+  let text = decimalText.get(value);
+  if (text === undefined) {
+    text = formatDecimal(value);
+    decimalText.set(value, text);
+  }
+  return text;
+}
+
+interface LineContext {
+  category: CostCategory;
+  item: string;
+  provider: string | null;
+  /** The event's model, or the embedding model for embedding tokens. */
+  model: string | null;
+}
+
+function overrideApplies(override: CompiledOverride, line: LineContext): boolean {
+  const custom = override.custom;
+  if (custom) {
+    return (
+      custom.category === line.category &&
+      custom.item.test(line.item) &&
+      (custom.provider === undefined || custom.provider === line.provider) &&
+      (custom.model === undefined || (line.model !== null && custom.model.test(line.model)))
+    );
+  }
+  return (
+    (override.categories === undefined || override.categories.has(line.category)) &&
+    (override.providers === undefined ||
+      (line.provider !== null && override.providers.includes(line.provider)))
+  );
+}
+
+/**
+ * The org's price for a line: a matching custom price replaces the list price (first in file order);
+ * otherwise the first matching discount scales it. Discounts never stack.
+ */
+function applyOverrides(
+  listPrice: Decimal | undefined,
+  line: LineContext,
+  overrides: readonly CompiledOverride[] | undefined,
+): { price: Decimal | undefined; custom: boolean } {
+  if (overrides === undefined) return { price: listPrice, custom: false };
+  let discount: Decimal | undefined;
+  for (const override of overrides) {
+    if (!overrideApplies(override, line)) continue;
+    if (override.custom) return { price: override.custom.perUnit, custom: true };
+    discount ??= override.discountFactor;
+  }
+  return { price: listPrice && discount ? multiplyDecimal(listPrice, discount) : listPrice, custom: false };
+}
+
+function activeOverrides(card: CompiledRateCard, event: UsageEvent): readonly CompiledOverride[] | undefined {
+  const all = card.overridesByOrg.get(event.org_id);
+  if (all === undefined) return undefined;
+  const active = all.filter((o) => o.fromMs <= event.event_time && event.event_time < o.untilMs);
+  return active.length > 0 ? active : undefined;
+}
+
+const ITEM_OF: Record<TokenClass, string> = {
+  input: 'input',
+  cache_read: 'cache_read',
+  cache_write_5m: 'cache_write_5m',
+  cache_write_1h: 'cache_write_1h',
+  output: 'output',
+};
+
+function tokenPlan(
+  version: CompiledVersion,
+  model: CompiledModel,
+  event: UsageEvent,
+  contextTier: number,
+  overrides: readonly CompiledOverride[] | undefined,
+): TokenPlan {
+  const provider = event.provider!;
+  const key = `${contextTier}|${event.service_tier}|${provider}|${overrides ? `${event.org_id}|${overrides.map((o) => o.path).join(',')}|${event.model}` : ''}`;
+  let plan = model.plans.get(key);
+  if (plan !== undefined) return plan;
+  const listPrices = contextTier < 0 ? model.perToken : model.tiers[contextTier]!.perToken;
+  const multiplier = tierMultiplier(version, model, provider, event.service_tier);
+  const built = {} as Record<TokenClass, PlannedPrice | undefined>;
+  for (const tokenClass of TOKEN_CLASSES) {
+    const line = { category: 'tokens' as const, item: ITEM_OF[tokenClass], provider, model: event.model };
+    const { price } = applyOverrides(listPrices[tokenClass], line, overrides);
+    const perUnit = price && multiplier ? multiplyDecimal(price, multiplier) : undefined;
+    built[tokenClass] = perUnit && { perUnit, text: formatDecimal(perUnit) };
+  }
+  plan = built;
+  if (model.plans.size >= 1_000) model.plans.clear();
+  model.plans.set(key, plan);
+  return plan;
+}
+
+function modelAt(version: CompiledVersion, event: UsageEvent): CompiledModel | undefined {
+  if (event.provider === null || event.model === null) return undefined;
+  for (const model of version.models.candidates(event.provider, event.model)) {
+    if (model.fromMs <= event.event_time && event.event_time < model.untilMs) return model;
+  }
+  return undefined;
+}
+
+/** Accumulates lines; costs are bigint until the end. */
+interface Lines {
+  items: LineItem[];
+  totalNanos: bigint;
+  hasUnpriced: boolean;
+  overflow: string | undefined;
+}
+
+function addLine(
+  lines: Lines,
+  category: CostCategory,
+  item: string,
+  unit: string,
+  quantity: Decimal,
+  quantityText: string,
+  price: Decimal | undefined,
+  priceText: string | undefined,
+): void {
+  if (quantity.units === 0n) return;
+  let costNanos: number | null = null;
+  if (price !== undefined) {
+    const nanos = toNanos({ units: quantity.units * price.units, scale: quantity.scale + price.scale });
+    const asNumber = nanosToNumber(nanos);
+    if (asNumber === undefined) lines.overflow ??= `${category} ${item}: cost ${nanos} nanos exceeds 2^53`;
+    else costNanos = asNumber;
+    lines.totalNanos += nanos;
+  } else {
+    lines.hasUnpriced = true;
+  }
+  lines.items.push({
+    line_no: lines.items.length,
+    category,
+    item,
+    unit,
+    quantity: quantityText,
+    unit_price: price === undefined ? null : (priceText ?? textOf(price)),
+    cost_nanos: costNanos,
+    priced: price !== undefined,
+  });
+}
+
+function integerQuantity(count: number): Decimal {
+  return { units: BigInt(count), scale: 0 };
+}
+
+/** A non-token line: list price → org override → line. */
+function addPlainLine(
+  lines: Lines,
+  line: LineContext,
+  unit: string,
+  amount: number,
+  listPrice: Decimal | undefined,
+  overrides: readonly CompiledOverride[] | undefined,
+): void {
+  if (amount === 0) return;
+  const quantity = Number.isSafeInteger(amount) ? integerQuantity(amount) : decimalFromNumber(amount);
+  const { price } = applyOverrides(listPrice, line, overrides);
+  addLine(lines, line.category, line.item, unit, quantity, formatDecimal(quantity), price, undefined);
+}
+
+function priceModelCall(
+  lines: Lines,
+  version: CompiledVersion | undefined,
+  event: UsageEvent,
+  overrides: readonly CompiledOverride[] | undefined,
+): string | undefined {
+  const call = event.model_call!;
+  const uncached =
+    call.input_tokens - call.cache_read_tokens - call.cache_write_5m_tokens - call.cache_write_1h_tokens;
+  if (uncached < 0)
+    return `model_call.cache_read_tokens + cache_write tokens (${call.input_tokens - uncached}) exceed input_tokens (${call.input_tokens})`;
+  const counts: Record<TokenClass, number> = {
+    input: uncached,
+    cache_read: call.cache_read_tokens,
+    cache_write_5m: call.cache_write_5m_tokens,
+    cache_write_1h: call.cache_write_1h_tokens,
+    output: call.output_tokens,
+  };
+  const model = version && modelAt(version, event);
+  let plan: TokenPlan | undefined;
+  if (version && model) {
+    let contextTier = -1;
+    for (let i = 0; i < model.tiers.length; i++) {
+      if (call.input_tokens > model.tiers[i]!.aboveInputTokens) {
+        contextTier = i;
+        break;
+      }
+    }
+    plan = tokenPlan(version, model, event, contextTier, overrides);
+  }
+  for (const tokenClass of TOKEN_CLASSES) {
+    const count = counts[tokenClass];
+    if (count === 0) continue;
+    const planned = plan?.[tokenClass];
+    addLine(
+      lines,
+      'tokens',
+      ITEM_OF[tokenClass],
+      'token',
+      integerQuantity(count),
+      String(count),
+      planned?.perUnit,
+      planned?.text,
+    );
+  }
+  return undefined;
+}
+
+function priceBody(
+  lines: Lines,
+  version: CompiledVersion | undefined,
+  event: UsageEvent,
+  overrides: readonly CompiledOverride[] | undefined,
+): string | undefined {
+  const provider = event.provider;
+  const line = (category: CostCategory, item: string, model: string | null = event.model): LineContext => ({
+    category,
+    item,
+    provider,
+    model,
+  });
+  switch (event.kind) {
+    case 'model_call':
+      return priceModelCall(lines, version, event, overrides);
+    case 'tool_call': {
+      const name = event.tool_call!.tool_name;
+      const price = version?.tools.candidates(provider, name)[0];
+      addPlainLine(lines, line('tools', name), 'call', 1, price, overrides);
+      return undefined;
+    }
+    case 'sandbox': {
+      const body = event.sandbox!;
+      const rates = provider === null ? undefined : version?.sandboxes.get(provider);
+      addPlainLine(
+        lines,
+        line('sandbox', 'vcpu_seconds'),
+        'vcpu_second',
+        body.vcpu_seconds,
+        rates?.perVcpuSecond,
+        overrides,
+      );
+      addPlainLine(
+        lines,
+        line('sandbox', 'gib_seconds'),
+        'gib_second',
+        body.gib_seconds,
+        rates?.perGibSecond,
+        overrides,
+      );
+      return undefined;
+    }
+    case 'retrieval': {
+      const body = event.retrieval!;
+      const rates = provider === null ? undefined : version?.retrieval.get(provider);
+      addPlainLine(lines, line('retrieval', 'queries'), 'query', body.queries, rates?.perQuery, overrides);
+      addPlainLine(
+        lines,
+        line('retrieval', 'read_units'),
+        'read_unit',
+        body.read_units,
+        rates?.perReadUnit,
+        overrides,
+      );
+      const embeddingModel = body.embedding_model;
+      const embedding =
+        embeddingModel === null ? undefined : version?.embeddings.candidates(provider, embeddingModel)[0];
+      addPlainLine(
+        lines,
+        line('retrieval', 'embedding_tokens', embeddingModel),
+        'token',
+        body.embedding_tokens,
+        embedding,
+        overrides,
+      );
+      return undefined;
+    }
+    case 'cache_storage': {
+      const model = version && modelAt(version, event);
+      addPlainLine(
+        lines,
+        line('cache_storage', 'token_hours'),
+        'token_hour',
+        event.cache_storage!.token_hours,
+        model?.cacheStoragePerTokenHour,
+        overrides,
+      );
+      return undefined;
+    }
+    case 'egress': {
+      const body = event.egress!;
+      const price =
+        provider === null ? undefined : version?.egress.candidates(provider, body.destination ?? '')[0];
+      if (body.bytes === 0) return undefined;
+      // Egress is billed per GB = 10^9 bytes: the quantity is the exact decimal bytes / 10^9.
+      const gigabytes = { units: BigInt(body.bytes), scale: 9 };
+      const { price: final } = applyOverrides(price, line('egress', 'transfer'), overrides);
+      addLine(lines, 'egress', 'transfer', 'gb', gigabytes, formatDecimal(gigabytes), final, undefined);
+      return undefined;
+    }
+    default:
+      // run_start, run_end, subagent_spawn, ceiling_decision: no cost of their own.
+      return undefined;
+  }
+}
+
+/**
+ * Prices one event, which must already satisfy the contract invariants (validateUsageEvent); the
+ * one invariant the arithmetic depends on (cache tokens within input) is checked again here.
+ */
+export function price(event: UsageEvent, card: CompiledRateCard): PriceOutcome {
+  const version = versionAt(card, event.event_time);
+  const overrides = activeOverrides(card, event);
+  const lines: Lines = { items: [], totalNanos: 0n, hasUnpriced: false, overflow: undefined };
+  const violation = priceBody(lines, version, event, overrides);
+  if (violation !== undefined) return { ok: false, code: 'invariant_violated', reason: violation };
+  const total = nanosToNumber(lines.totalNanos);
+  if (lines.overflow !== undefined || total === undefined)
+    return {
+      ok: false,
+      code: 'cost_overflow',
+      reason: lines.overflow ?? `total ${lines.totalNanos} nanos exceeds 2^53`,
+    };
+  return {
+    ok: true,
+    value: {
+      line_items: lines.items,
+      total_nanos: total,
+      currency: card.currency,
+      has_unpriced: lines.hasUnpriced,
+      rate_card: { id: card.id, version: version?.version ?? '', content_hash: card.contentHash },
+    },
+  };
+}
