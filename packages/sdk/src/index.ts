@@ -1,0 +1,47 @@
+/**
+ * @tollgate/sdk: meter what your agents spend, and stop runaway runs where they act.
+ * See README.md for the five-minute guide.
+ */
+
+export { TollgateError, ValidationError } from '@tollgate/core';
+export type { CeilingLimits, ResolvedCeilings } from './ceilings.ts';
+export type { DeliveryStats, Transport } from './delivery.ts';
+export {
+  BufferFullError,
+  CeilingExceededError,
+  DeadlineError,
+  DeliveryError,
+  MeterClosedError,
+  type OutboundMessage,
+} from './errors.ts';
+export type {
+  CacheStorageInput,
+  EgressInput,
+  ModelCallInput,
+  RecordOptions,
+  RetrievalInput,
+  SandboxInput,
+  ToolCallInput,
+} from './events.ts';
+export { callSignature } from './events.ts';
+export type { Compression } from './kafka-transport.ts';
+export { type BusinessTags, createMeter, type Meter, type MeterOptions, type RunOptions } from './meter.ts';
+export {
+  type AnthropicUsage,
+  fromAnthropicUsage,
+  fromGeminiUsage,
+  fromOpenAIUsage,
+  type GeminiUsage,
+  type OpenAIUsage,
+  serviceTierOf,
+  type TokenUsage,
+} from './normalize.ts';
+export type {
+  Agent,
+  CostEstimator,
+  Recorded,
+  RequestCheck,
+  RequestCheckInput,
+  Run,
+  SpawnOptions,
+} from './run.ts';

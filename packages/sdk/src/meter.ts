@@ -1,0 +1,242 @@
+/**
+ * createMeter: the SDK's entry point. One meter per process (it owns one Kafka producer); runs are
+ * started from it and record through it. Every event is validated (validateUsageEvent plus the SDK's
+ * own checks), encoded once as Avro (single-object encoding), keyed by run id and buffered; a single
+ * sender delivers batches (see delivery.ts for the buffer policy).
+ */
+import { randomUUID } from 'node:crypto';
+import {
+  type Codec,
+  ConfigError,
+  createUsageCodec,
+  type Logger,
+  silentLogger,
+  TOPIC_NAMES,
+  type TollgateError,
+  type UsageEvent,
+  ValidationError,
+  validateUsageEvent,
+} from '@tollgate/core';
+import { type CeilingLimits, NO_CEILINGS, resolveCeilings } from './ceilings.ts';
+import { createDelivery, type DeliveryStats, type Transport } from './delivery.ts';
+import { MeterClosedError } from './errors.ts';
+import { type Compression, createKafkaTransport } from './kafka-transport.ts';
+import { type CostEstimator, type Run, type RunSink, type RunState, startRun } from './run.ts';
+
+/** Business attribution, spelled as the contract spells it. */
+export interface BusinessTags {
+  org_id: string;
+  feature?: string | null;
+  customer_id?: string | null;
+  environment?: string | null;
+  tags?: Record<string, string>;
+}
+
+export interface MeterOptions {
+  brokers: string[];
+  clientId: string;
+  /** Business tags every run carries unless it overrides them. */
+  defaults: BusinessTags;
+  /** Defaults to tollgate.usage.v1. */
+  topic?: string;
+  /** Default ceilings of every run (none unless set); startRun can override each. */
+  ceilings?: CeilingLimits;
+  /**
+   * Prices an event in nano-units of the cost ceiling's currency (null: cannot be priced). Needed
+   * only for ceilings.costPerRun.
+   */
+  estimateCost?: CostEstimator;
+  /** pino logger; the SDK logs nothing unless given one. */
+  logger?: Logger;
+  /** Every delivery problem (transient ones while retrying, permanent ones with their bytes). */
+  onError?: (err: TollgateError) => void;
+  /** How long a batch waits for more events before it is sent. Default 5 ms. */
+  lingerMs?: number;
+  /** Upper bound of one produce request (keys + values + record overhead). Default 1,000,000. */
+  batchMaxBytes?: number;
+  /** Events accepted and not yet acknowledged, at most. Default 100,000. */
+  maxBufferedEvents?: number;
+  /** Bytes accepted and not yet acknowledged, at most. Default 64 MiB. */
+  maxBufferedBytes?: number;
+  /** How long a record call waits for room in a full buffer before it rejects. Default 30 s. */
+  bufferTimeoutMs?: number;
+  /** Backoff between attempts at a failed batch: doubles from retryBackoffMs to retryBackoffMaxMs. */
+  retryBackoffMs?: number;
+  retryBackoffMaxMs?: number;
+  /** Default deadline of close(). Default 30 s. */
+  closeTimeoutMs?: number;
+  compression?: Compression;
+  connectionTimeoutMs?: number;
+  requestTimeoutMs?: number;
+  /** Replaces Kafka (tests of the buffer policy); production code leaves it out. */
+  transport?: Transport;
+  /** Replaces the usage codec (defaults to the newest UsageEvent schema). */
+  codec?: Codec<UsageEvent>;
+}
+
+export interface RunOptions extends Partial<BusinessTags> {
+  /** Defaults to a random UUID. Events of the run are keyed (and ordered) by it. */
+  runId?: string;
+  /** Name of the run's root agent. */
+  agentName?: string;
+  /** What started the run (schedule, user, webhook…). */
+  trigger?: string;
+  /** Overrides of the meter's ceilings for this run (null switches one off). */
+  ceilings?: CeilingLimits;
+}
+
+export interface Meter {
+  /** Starts a run and records run_start. */
+  startRun(options?: RunOptions): Promise<Run>;
+  /** Resolves once every event accepted so far is acknowledged; rejects with a permanent DeliveryError. */
+  flush(options?: { timeoutMs?: number }): Promise<void>;
+  /** Refuses new events, delivers everything accepted, then disconnects (default deadline closeTimeoutMs). */
+  close(options?: { timeoutMs?: number }): Promise<void>;
+  stats(): DeliveryStats;
+}
+
+function positive(value: number | undefined, fallback: number, field: string, min = 1): number {
+  if (value === undefined) return fallback;
+  if (!Number.isFinite(value) || value < min)
+    throw new ConfigError(`createMeter: ${field} must be a number ≥ ${min}, got ${String(value)}`, { field });
+  return value;
+}
+
+function text(value: unknown, field: string): string {
+  if (typeof value !== 'string' || value.length === 0)
+    throw new ConfigError(`createMeter: ${field} must be a non-empty string`, { field });
+  return value;
+}
+
+function checkTags(tags: unknown, field: string): Record<string, string> {
+  if (tags === undefined) return {};
+  if (tags === null || typeof tags !== 'object' || Array.isArray(tags))
+    throw new ValidationError(field, 'must be an object of string values');
+  for (const [key, value] of Object.entries(tags))
+    if (typeof value !== 'string') throw new ValidationError(`${field}.${key}`, 'must be a string');
+  return tags as Record<string, string>;
+}
+
+export function createMeter(options: MeterOptions): Meter {
+  if (options === null || typeof options !== 'object')
+    throw new ConfigError('createMeter: options are required');
+  if (!Array.isArray(options.brokers) || options.brokers.length === 0)
+    throw new ConfigError('createMeter: brokers must list at least one host:port', { field: 'brokers' });
+  const clientId = text(options.clientId, 'clientId');
+  const defaults = options.defaults;
+  if (defaults === null || typeof defaults !== 'object')
+    throw new ConfigError('createMeter: defaults must carry at least org_id', { field: 'defaults' });
+  text(defaults.org_id, 'defaults.org_id');
+  checkTags(defaults.tags, 'defaults.tags');
+  const baseCeilings = resolveCeilings(NO_CEILINGS, options.ceilings, 'ceilings');
+  const estimateCost = options.estimateCost;
+  if (baseCeilings.costPerRunNanos !== null && estimateCost === undefined)
+    throw new ConfigError('createMeter: ceilings.costPerRun needs estimateCost to price calls', {
+      field: 'estimateCost',
+    });
+
+  const maxBufferedBytes = positive(options.maxBufferedBytes, 64 * 1024 * 1024, 'maxBufferedBytes', 1024);
+  const batchMaxBytes = positive(options.batchMaxBytes, 1_000_000, 'batchMaxBytes', 1024);
+  if (batchMaxBytes > maxBufferedBytes)
+    throw new ConfigError('createMeter: batchMaxBytes must not exceed maxBufferedBytes', {
+      field: 'batchMaxBytes',
+    });
+  const closeTimeoutMs = positive(options.closeTimeoutMs, 30_000, 'closeTimeoutMs', 0);
+  const logger = (options.logger ?? silentLogger()).child({ component: 'sdk', clientId });
+  const onError = options.onError ?? (() => {});
+  const topic = options.topic ?? TOPIC_NAMES.usage;
+  const codec = options.codec ?? createUsageCodec();
+  const transport =
+    options.transport ??
+    createKafkaTransport({
+      brokers: options.brokers,
+      clientId,
+      topic,
+      logger,
+      compression: options.compression ?? 'none',
+      connectionTimeoutMs: positive(options.connectionTimeoutMs, 3_000, 'connectionTimeoutMs'),
+      requestTimeoutMs: positive(options.requestTimeoutMs, 30_000, 'requestTimeoutMs'),
+    });
+  const delivery = createDelivery({
+    transport,
+    lingerMs: positive(options.lingerMs, 5, 'lingerMs', 0),
+    batchMaxBytes,
+    maxBufferedEvents: positive(options.maxBufferedEvents, 100_000, 'maxBufferedEvents'),
+    maxBufferedBytes,
+    bufferTimeoutMs: positive(options.bufferTimeoutMs, 30_000, 'bufferTimeoutMs', 0),
+    retryBackoffMs: positive(options.retryBackoffMs, 100, 'retryBackoffMs'),
+    retryBackoffMaxMs: positive(options.retryBackoffMaxMs, 5_000, 'retryBackoffMaxMs'),
+    logger,
+    onError,
+  });
+  let closed = false;
+
+  const sink: RunSink = {
+    emit(event: UsageEvent, run: RunState) {
+      if (closed) throw new MeterClosedError(`record ${event.kind}`);
+      const result = validateUsageEvent(event);
+      if (!result.ok) throw new ValidationError(result.field, result.rule);
+      return delivery.offer({ key: run.key, value: codec.encode(event), keyHash: run.keyHash });
+    },
+    report(err) {
+      logger.error({ err }, 'event could not be recorded');
+      try {
+        onError(err);
+      } catch (hookErr) {
+        logger.error({ err: hookErr }, 'onError hook threw');
+      }
+    },
+    estimateCost,
+  };
+
+  return {
+    async startRun(runOptions: RunOptions = {}) {
+      if (closed) throw new MeterClosedError('startRun');
+      const runId = runOptions.runId ?? randomUUID();
+      if (typeof runId !== 'string' || runId.length === 0)
+        throw new ValidationError('runId', 'must be a non-empty string');
+      const agentName = runOptions.agentName ?? null;
+      if (agentName !== null && (typeof agentName !== 'string' || agentName.length === 0))
+        throw new ValidationError('agentName', 'must be a non-empty string');
+      const ceilings = resolveCeilings(baseCeilings, runOptions.ceilings, 'ceilings');
+      if (ceilings.costPerRunNanos !== null && estimateCost === undefined)
+        throw new ConfigError('startRun: ceilings.costPerRun needs estimateCost on the meter', {
+          field: 'estimateCost',
+        });
+      const runTags = checkTags(runOptions.tags, 'tags');
+      const pick = <K extends 'feature' | 'customer_id' | 'environment'>(key: K) =>
+        runOptions[key] !== undefined ? (runOptions[key] ?? null) : (defaults[key] ?? null);
+      return startRun(sink, {
+        runId,
+        ceilings,
+        trigger: runOptions.trigger ?? null,
+        root: {
+          run_id: runId,
+          agent_id: randomUUID(),
+          parent_agent_id: null,
+          agent_name: agentName,
+          agent_depth: 0,
+          org_id: runOptions.org_id ?? defaults.org_id,
+          feature: pick('feature'),
+          customer_id: pick('customer_id'),
+          environment: pick('environment'),
+          // One merged object per run, shared by its events (never mutated afterwards).
+          tags: Object.freeze({ ...defaults.tags, ...runTags }),
+        },
+      });
+    },
+
+    flush(flushOptions) {
+      return delivery.flush(flushOptions?.timeoutMs);
+    },
+
+    close(closeOptions) {
+      closed = true;
+      return delivery.close(closeOptions?.timeoutMs ?? closeTimeoutMs);
+    },
+
+    stats() {
+      return delivery.stats();
+    },
+  };
+}
