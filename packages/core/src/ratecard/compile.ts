@@ -20,10 +20,16 @@ import {
 export type TokenPrices = Readonly<Record<TokenClass, Decimal | undefined>>;
 export type TierMultipliers = Readonly<Partial<Record<PricedTier, Decimal>>>;
 
-/** A unit price ready for line items: the exact value and its canonical text. */
+/**
+ * A unit price ready for line items: its canonical text, and the exact cost of one unit in nanos as
+ * `nanosPerUnit / divisor` (divisor 1 unless the price has digits below the nano), so a line costs
+ * one bigint multiplication, plus one half-even division only for sub-nano prices.
+ */
 export interface PlannedPrice {
   perUnit: Decimal;
   text: string;
+  nanosPerUnit: bigint;
+  divisor: bigint;
 }
 /** The final per-token price of each token class for one kind of request; undefined = unpriced. */
 export type TokenPlan = Readonly<Record<TokenClass, PlannedPrice | undefined>>;
@@ -40,8 +46,10 @@ export interface CompiledModel {
   cacheStoragePerTokenHour: Decimal | undefined;
   fromMs: number;
   untilMs: number;
-  /** Resolved token prices by (context tier, service tier, active overrides), filled by price.ts. */
-  plans: Map<string, TokenPlan>;
+  /** Resolved token prices by provider, then (context tier, service tier) slot; filled by price.ts. */
+  plans: Map<string, (TokenPlan | undefined)[]>;
+  /** The same for orgs with overrides in force, by a key naming them; filled by price.ts. */
+  overridePlans: Map<string, TokenPlan>;
 }
 
 export interface CompiledVersion {
@@ -125,6 +133,7 @@ function compileModel(spec: ModelSpec, path: string): CompiledModel {
     fromMs: spec.effective_from ?? Number.NEGATIVE_INFINITY,
     untilMs: spec.effective_until ?? Number.POSITIVE_INFINITY,
     plans: new Map(),
+    overridePlans: new Map(),
   };
 }
 

@@ -80,7 +80,6 @@ export interface Matcher<T> {
 const CACHE_LIMIT = 10_000;
 
 export function createMatcher<T>(entries: readonly Matchable<T>[]): Matcher<T> {
-  const cache = new Map<string, readonly T[]>();
   function compute(provider: string | null, name: string): readonly T[] {
     const found: Candidate<T>[] = [];
     for (const entry of entries) {
@@ -96,16 +95,28 @@ export function createMatcher<T>(entries: readonly Matchable<T>[]): Matcher<T> {
     found.sort((a, b) => compareSpecificity(a.specificity, b.specificity));
     return found.map((candidate) => candidate.value);
   }
+  // Two-level cache (provider, then name): no key string is built per lookup.
+  const cache = new Map<string | null, Map<string, readonly T[]>>();
+  let cached = 0;
   return {
     candidates(provider, name) {
-      const cacheKey = provider === null ? `\u0001${name}` : `${provider}\u0000${name}`;
-      let hit = cache.get(cacheKey);
+      let byName = cache.get(provider);
+      if (byName === undefined) {
+        byName = new Map();
+        cache.set(provider, byName);
+      }
+      let hit = byName.get(name);
       if (hit === undefined) {
         hit = compute(provider, name);
         // Names come from events: bound the cache so a stream of distinct junk names cannot grow it
         // without limit (a miss only costs a scan of the card's entries).
-        if (cache.size >= CACHE_LIMIT) cache.clear();
-        cache.set(cacheKey, hit);
+        if (++cached > CACHE_LIMIT) {
+          cache.clear();
+          cached = 1;
+          byName = new Map();
+          cache.set(provider, byName);
+        }
+        byName.set(name, hit);
       }
       return hit;
     },

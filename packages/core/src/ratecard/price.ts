@@ -15,10 +15,11 @@
  *   × (1 − org discount) (unless a custom price applies), exact; cost = quantity × unit price,
  *   rounded once.
  */
-import type { CostCategory, LineItem, RateCardRef, UsageEvent } from '../contract/types.ts';
+import type { CostCategory, LineItem, RateCardRef, ServiceTier, UsageEvent } from '../contract/types.ts';
 import {
   type Decimal,
   decimalFromNumber,
+  divideHalfEven,
   formatDecimal,
   multiplyDecimal,
   nanosToNumber,
@@ -112,15 +113,22 @@ function activeOverrides(card: CompiledRateCard, event: UsageEvent): readonly Co
   return active.length > 0 ? active : undefined;
 }
 
-const ITEM_OF: Record<TokenClass, string> = {
-  input: 'input',
-  cache_read: 'cache_read',
-  cache_write_5m: 'cache_write_5m',
-  cache_write_1h: 'cache_write_1h',
-  output: 'output',
-};
+const SERVICE_TIER_SLOT: Record<ServiceTier, number> = { default: 0, batch: 1, flex: 2, priority: 3 };
+const PLAN_CACHE_LIMIT = 1_000;
+const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
+const NANO_SCALE = 9;
 
-function tokenPlan(
+function plannedPrice(perUnit: Decimal): PlannedPrice {
+  const below = perUnit.scale - NANO_SCALE;
+  return {
+    perUnit,
+    text: formatDecimal(perUnit),
+    nanosPerUnit: below <= 0 ? perUnit.units * 10n ** BigInt(-below) : perUnit.units,
+    divisor: below <= 0 ? 1n : 10n ** BigInt(below),
+  };
+}
+
+function buildPlan(
   version: CompiledVersion,
   model: CompiledModel,
   event: UsageEvent,
@@ -128,21 +136,48 @@ function tokenPlan(
   overrides: readonly CompiledOverride[] | undefined,
 ): TokenPlan {
   const provider = event.provider!;
-  const key = `${contextTier}|${event.service_tier}|${provider}|${overrides ? `${event.org_id}|${overrides.map((o) => o.path).join(',')}|${event.model}` : ''}`;
-  let plan = model.plans.get(key);
-  if (plan !== undefined) return plan;
   const listPrices = contextTier < 0 ? model.perToken : model.tiers[contextTier]!.perToken;
   const multiplier = tierMultiplier(version, model, provider, event.service_tier);
   const built = {} as Record<TokenClass, PlannedPrice | undefined>;
   for (const tokenClass of TOKEN_CLASSES) {
-    const line = { category: 'tokens' as const, item: ITEM_OF[tokenClass], provider, model: event.model };
+    const line = { category: 'tokens' as const, item: tokenClass, provider, model: event.model };
     const { price } = applyOverrides(listPrices[tokenClass], line, overrides);
-    const perUnit = price && multiplier ? multiplyDecimal(price, multiplier) : undefined;
-    built[tokenClass] = perUnit && { perUnit, text: formatDecimal(perUnit) };
+    built[tokenClass] = price && multiplier ? plannedPrice(multiplyDecimal(price, multiplier)) : undefined;
   }
-  plan = built;
-  if (model.plans.size >= 1_000) model.plans.clear();
-  model.plans.set(key, plan);
+  return built;
+}
+
+/** The resolved token prices for this request, memoised on the model entry. */
+function tokenPlan(
+  version: CompiledVersion,
+  model: CompiledModel,
+  event: UsageEvent,
+  contextTier: number,
+  overrides: readonly CompiledOverride[] | undefined,
+): TokenPlan {
+  if (overrides !== undefined) {
+    // Custom prices may select by model name, so the name is part of the key.
+    const key = `${contextTier}|${event.service_tier}|${event.provider}|${event.org_id}|${overrides.map((o) => o.path).join(',')}|${event.model}`;
+    let plan = model.overridePlans.get(key);
+    if (plan === undefined) {
+      plan = buildPlan(version, model, event, contextTier, overrides);
+      if (model.overridePlans.size >= PLAN_CACHE_LIMIT) model.overridePlans.clear();
+      model.overridePlans.set(key, plan);
+    }
+    return plan;
+  }
+  const provider = event.provider!;
+  let slots = model.plans.get(provider);
+  if (slots === undefined) {
+    slots = [];
+    model.plans.set(provider, slots);
+  }
+  const slot = (contextTier + 1) * 4 + SERVICE_TIER_SLOT[event.service_tier];
+  let plan = slots[slot];
+  if (plan === undefined) {
+    plan = buildPlan(version, model, event, contextTier, undefined);
+    slots[slot] = plan;
+  }
   return plan;
 }
 
@@ -162,23 +197,20 @@ interface Lines {
   overflow: string | undefined;
 }
 
-function addLine(
+function pushLine(
   lines: Lines,
   category: CostCategory,
   item: string,
   unit: string,
-  quantity: Decimal,
   quantityText: string,
-  price: Decimal | undefined,
-  priceText: string | undefined,
+  nanos: bigint | undefined,
+  priceText: string | null,
 ): void {
-  if (quantity.units === 0n) return;
   let costNanos: number | null = null;
-  if (price !== undefined) {
-    const nanos = toNanos({ units: quantity.units * price.units, scale: quantity.scale + price.scale });
-    const asNumber = nanosToNumber(nanos);
-    if (asNumber === undefined) lines.overflow ??= `${category} ${item}: cost ${nanos} nanos exceeds 2^53`;
-    else costNanos = asNumber;
+  if (nanos !== undefined) {
+    if (nanos > MAX_SAFE || nanos < -MAX_SAFE)
+      lines.overflow ??= `${category} ${item}: cost ${nanos} nanos exceeds 2^53`;
+    else costNanos = Number(nanos);
     lines.totalNanos += nanos;
   } else {
     lines.hasUnpriced = true;
@@ -189,14 +221,36 @@ function addLine(
     item,
     unit,
     quantity: quantityText,
-    unit_price: price === undefined ? null : (priceText ?? textOf(price)),
+    unit_price: priceText,
     cost_nanos: costNanos,
-    priced: price !== undefined,
+    priced: nanos !== undefined,
   });
 }
 
-function integerQuantity(count: number): Decimal {
-  return { units: BigInt(count), scale: 0 };
+/** A line of `quantity` units at `price` (undefined: unpriced); nothing for a zero quantity. */
+function addLine(
+  lines: Lines,
+  category: CostCategory,
+  item: string,
+  unit: string,
+  quantity: Decimal,
+  quantityText: string,
+  price: Decimal | undefined,
+): void {
+  if (quantity.units === 0n) return;
+  const nanos =
+    price === undefined
+      ? undefined
+      : toNanos({ units: quantity.units * price.units, scale: quantity.scale + price.scale });
+  pushLine(lines, category, item, unit, quantityText, nanos, price === undefined ? null : textOf(price));
+}
+
+/** The exact decimal of a count or amount from the event, and its text (the producer's digits). */
+function quantityOf(amount: number): { quantity: Decimal; text: string } {
+  if (Number.isSafeInteger(amount))
+    return { quantity: { units: BigInt(amount), scale: 0 }, text: String(amount) };
+  const quantity = decimalFromNumber(amount);
+  return { quantity, text: formatDecimal(quantity) };
 }
 
 /** A non-token line: list price → org override → line. */
@@ -209,9 +263,32 @@ function addPlainLine(
   overrides: readonly CompiledOverride[] | undefined,
 ): void {
   if (amount === 0) return;
-  const quantity = Number.isSafeInteger(amount) ? integerQuantity(amount) : decimalFromNumber(amount);
-  const { price } = applyOverrides(listPrice, line, overrides);
-  addLine(lines, line.category, line.item, unit, quantity, formatDecimal(quantity), price, undefined);
+  const { quantity, text } = quantityOf(amount);
+  const price = overrides === undefined ? listPrice : applyOverrides(listPrice, line, overrides).price;
+  addLine(lines, line.category, line.item, unit, quantity, text, price);
+}
+
+function addTokenLine(
+  lines: Lines,
+  tokenClass: TokenClass,
+  count: number,
+  planned: PlannedPrice | undefined,
+): void {
+  if (count === 0) return;
+  let nanos: bigint | undefined;
+  if (planned !== undefined) {
+    const exact = BigInt(count) * planned.nanosPerUnit;
+    nanos = planned.divisor === 1n ? exact : divideHalfEven(exact, planned.divisor);
+  }
+  pushLine(
+    lines,
+    'tokens',
+    tokenClass,
+    'token',
+    String(count),
+    nanos,
+    planned === undefined ? null : planned.text,
+  );
 }
 
 function priceModelCall(
@@ -221,20 +298,14 @@ function priceModelCall(
   overrides: readonly CompiledOverride[] | undefined,
 ): string | undefined {
   const call = event.model_call!;
-  const uncached =
-    call.input_tokens - call.cache_read_tokens - call.cache_write_5m_tokens - call.cache_write_1h_tokens;
+  const cached = call.cache_read_tokens + call.cache_write_5m_tokens + call.cache_write_1h_tokens;
+  const uncached = call.input_tokens - cached;
   if (uncached < 0)
-    return `model_call.cache_read_tokens + cache_write tokens (${call.input_tokens - uncached}) exceed input_tokens (${call.input_tokens})`;
-  const counts: Record<TokenClass, number> = {
-    input: uncached,
-    cache_read: call.cache_read_tokens,
-    cache_write_5m: call.cache_write_5m_tokens,
-    cache_write_1h: call.cache_write_1h_tokens,
-    output: call.output_tokens,
-  };
+    return `model_call: cache read and write tokens (${cached}) exceed input_tokens (${call.input_tokens})`;
   const model = version && modelAt(version, event);
   let plan: TokenPlan | undefined;
   if (version && model) {
+    // Cliff: the highest threshold the whole input is above decides every class's rate.
     let contextTier = -1;
     for (let i = 0; i < model.tiers.length; i++) {
       if (call.input_tokens > model.tiers[i]!.aboveInputTokens) {
@@ -244,21 +315,11 @@ function priceModelCall(
     }
     plan = tokenPlan(version, model, event, contextTier, overrides);
   }
-  for (const tokenClass of TOKEN_CLASSES) {
-    const count = counts[tokenClass];
-    if (count === 0) continue;
-    const planned = plan?.[tokenClass];
-    addLine(
-      lines,
-      'tokens',
-      ITEM_OF[tokenClass],
-      'token',
-      integerQuantity(count),
-      String(count),
-      planned?.perUnit,
-      planned?.text,
-    );
-  }
+  addTokenLine(lines, 'input', uncached, plan?.input);
+  addTokenLine(lines, 'cache_read', call.cache_read_tokens, plan?.cache_read);
+  addTokenLine(lines, 'cache_write_5m', call.cache_write_5m_tokens, plan?.cache_write_5m);
+  addTokenLine(lines, 'cache_write_1h', call.cache_write_1h_tokens, plan?.cache_write_1h);
+  addTokenLine(lines, 'output', call.output_tokens, plan?.output);
   return undefined;
 }
 
@@ -268,6 +329,7 @@ function priceBody(
   event: UsageEvent,
   overrides: readonly CompiledOverride[] | undefined,
 ): string | undefined {
+  if (event.kind === 'model_call') return priceModelCall(lines, version, event, overrides);
   const provider = event.provider;
   const line = (category: CostCategory, item: string, model: string | null = event.model): LineContext => ({
     category,
@@ -276,8 +338,6 @@ function priceBody(
     model,
   });
   switch (event.kind) {
-    case 'model_call':
-      return priceModelCall(lines, version, event, overrides);
     case 'tool_call': {
       const name = event.tool_call!.tool_name;
       const price = version?.tools.candidates(provider, name)[0];
@@ -350,7 +410,7 @@ function priceBody(
       // Egress is billed per GB = 10^9 bytes: the quantity is the exact decimal bytes / 10^9.
       const gigabytes = { units: BigInt(body.bytes), scale: 9 };
       const { price: final } = applyOverrides(price, line('egress', 'transfer'), overrides);
-      addLine(lines, 'egress', 'transfer', 'gb', gigabytes, formatDecimal(gigabytes), final, undefined);
+      addLine(lines, 'egress', 'transfer', 'gb', gigabytes, formatDecimal(gigabytes), final);
       return undefined;
     }
     default:
