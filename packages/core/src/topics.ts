@@ -25,6 +25,10 @@ export const TOPIC_NAMES = {
   rateCards: 'tollgate.ratecards.v1',
   policies: 'tollgate.policies.v1',
   featureRepartition: 'tollgate.detector.feature-repartition.v1',
+  budgetRepartition: 'tollgate.detector.budget-repartition.v1',
+  runsChangelog: 'tollgate.detector.runs-changelog.v1',
+  featuresChangelog: 'tollgate.detector.features-changelog.v1',
+  budgetsChangelog: 'tollgate.detector.budgets-changelog.v1',
 } as const;
 
 export type TopicKey = keyof typeof TOPIC_NAMES;
@@ -83,5 +87,19 @@ export function topicSpecs(names: TopicNames = TOPIC_NAMES, partitions = 6): Top
       config: deleteAfter(2),
       description: 'detector-internal: priced cost keyed by (org_id, feature)',
     },
+    {
+      name: names.budgetRepartition,
+      partitions,
+      config: deleteAfter(2),
+      description: 'detector-internal: priced cost keyed by budget policy id',
+    },
+    // Detector state snapshots, one partition per input partition, written in the same transaction
+    // as the offsets they reflect; compaction keeps the latest value per key.
+    ...(['runsChangelog', 'featuresChangelog', 'budgetsChangelog'] as const).map((key) => ({
+      name: names[key],
+      partitions,
+      config: { ...compacted, 'segment.ms': String(DAY_MS / 24), 'min.cleanable.dirty.ratio': '0.2' },
+      description: `detector-internal: ${key.replace('Changelog', '')} state changelog`,
+    })),
   ];
 }
