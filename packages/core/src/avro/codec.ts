@@ -11,6 +11,7 @@ import type { CostAlert, DeadLetter, PricedEvent, UsageEvent } from '../contract
 import { TollgateError, ValidationError } from '../errors.ts';
 import { fingerprintHex } from './fingerprint.ts';
 import { loadSchemaFamily, type SchemaFamily, type SchemaVersion } from './schemas.ts';
+import { compileWriter, type WriteState } from './writer.ts';
 
 export type DecodeFailureCode = 'not_single_object' | 'unknown_fingerprint' | 'corrupt';
 
@@ -120,6 +121,21 @@ export function createAvroCodec<T>(family: SchemaFamily, options: CodecOptions =
   // One reusable buffer for encoding, header written once; every encode copies out exactly its bytes.
   let scratch = Buffer.allocUnsafe(Math.max(options.initialBufferBytes ?? 4096, 64));
   singleObjectHeader(own.fingerprint).copy(scratch, 0);
+  const compiled = compileWriter(type);
+  const state: WriteState = { buf: scratch, pos: 0 };
+  /** Writes the body after the header; returns the end position, past the buffer's end when it did not fit. */
+  const writeBody: (value: T) => number = compiled
+    ? (value) => {
+        state.buf = scratch;
+        state.pos = SINGLE_OBJECT_HEADER_BYTES;
+        compiled(state, value);
+        return state.pos;
+      }
+    : (value) => {
+        // avsc returns minus the number of missing bytes when the value does not fit.
+        const end = type.encode(value, scratch, SINGLE_OBJECT_HEADER_BYTES);
+        return end < 0 ? scratch.length - end : end;
+      };
 
   function corrupt(reason: string): DecodeResult<T> {
     return { ok: false, code: 'corrupt', reason };
@@ -131,13 +147,13 @@ export function createAvroCodec<T>(family: SchemaFamily, options: CodecOptions =
     encode(value: T): Buffer {
       let end: number;
       try {
-        end = type.encode(value, scratch, SINGLE_OBJECT_HEADER_BYTES);
-        if (end < 0) {
-          // avsc returns minus the missing byte count: grow to fit, keep the header, encode again.
-          const grown = Buffer.allocUnsafe(Math.max(scratch.length * 2, scratch.length - end));
+        end = writeBody(value);
+        if (end > scratch.length) {
+          // Grow to fit (keeping the header) and write again; the buffer stays grown for later values.
+          const grown = Buffer.allocUnsafe(Math.max(scratch.length * 2, end));
           scratch.copy(grown, 0, 0, SINGLE_OBJECT_HEADER_BYTES);
           scratch = grown;
-          end = type.encode(value, scratch, SINGLE_OBJECT_HEADER_BYTES);
+          end = writeBody(value);
         }
       } catch {
         throw invalidField(type, value);

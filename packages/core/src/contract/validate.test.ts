@@ -94,6 +94,12 @@ const FAILING: Case[] = [
   ],
   ['negative duration', () => withModelCall({ duration_ms: -3 }), 'model_call.duration_ms', /non-negative/],
   [
+    'count past 2^53 − 2',
+    () => withModelCall({ duration_ms: 2 ** 53 - 1 }),
+    'model_call.duration_ms',
+    /integer/,
+  ],
+  [
     'cache reads above input',
     () =>
       withModelCall({

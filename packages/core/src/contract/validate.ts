@@ -17,6 +17,8 @@ export type ValidationResult = { ok: true } | { ok: false; field: string; rule: 
 
 const OK: ValidationResult = Object.freeze({ ok: true });
 const INT32_MAX = 2_147_483_647;
+/** The largest long the Avro codec reads back exactly (avsc refuses ±(2^53 − 1)). */
+const LONG_MAX = 9_007_199_254_740_990;
 /** Non-negative decimal without exponent: 0, 12, 0.0005. */
 const DECIMAL = /^(0|[1-9][0-9]*)(\.[0-9]+)?$/;
 const CURRENCY = /^[A-Z]{3}$/;
@@ -34,14 +36,15 @@ function fail(field: string, rule: string): ValidationResult {
 const isText = (v: unknown): boolean => typeof v === 'string' && v.length > 0;
 const isOptionalString = (v: unknown): boolean => v == null || typeof v === 'string';
 /** Counts (tokens, queries, bytes, milliseconds): Avro longs that JavaScript holds exactly. */
-const isCount = (v: unknown): boolean => Number.isSafeInteger(v) && (v as number) >= 0;
+const isCount = (v: unknown): boolean =>
+  Number.isInteger(v) && (v as number) >= 0 && (v as number) <= LONG_MAX;
 const isSmallCount = (v: unknown): boolean =>
   Number.isInteger(v) && (v as number) >= 0 && (v as number) <= INT32_MAX;
 const isAmount = (v: unknown): boolean => typeof v === 'number' && Number.isFinite(v) && v >= 0;
 
 const NON_EMPTY = 'must be a non-empty string';
 const STRING_OR_NULL = 'must be a string or null';
-const COUNT = 'must be a non-negative integer';
+const COUNT = 'must be a non-negative integer below 2^53';
 const AMOUNT = 'must be a finite non-negative number';
 
 export function validateUsageEvent(event: UsageEvent): ValidationResult {
