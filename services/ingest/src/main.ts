@@ -1,0 +1,87 @@
+/**
+ * The ingest process: reads the environment once, builds every component, listens, and shuts down in
+ * reverse order on SIGINT/SIGTERM: stop taking requests (in-flight ones finish and are acknowledged by
+ * Kafka), then close the Kafka clients.
+ */
+import {
+  createDeadLetterCodec,
+  createKafka,
+  createLifecycle,
+  createLogger,
+  createRegistry,
+  createUsageCodec,
+  loadConfig,
+} from '@tollgate/core';
+import { buildApp } from './app.ts';
+import { createAuthenticator } from './auth.ts';
+import { ingestConfigSchema } from './config.ts';
+import { createIntake } from './intake.ts';
+import { createIngestMetrics } from './metrics.ts';
+import { createKafkaPublisher } from './publisher.ts';
+
+const config = loadConfig(ingestConfigSchema, process.env);
+const logger = createLogger({ name: 'ingest', level: config.LOG_LEVEL });
+const lifecycle = createLifecycle({ logger, timeoutMs: config.SHUTDOWN_TIMEOUT_MS });
+lifecycle.handleSignals();
+
+const registry = createRegistry('ingest');
+const metrics = createIngestMetrics(registry);
+const kafka = createKafka({
+  brokers: config.KAFKA_BROKERS,
+  clientId: config.KAFKA_CLIENT_ID,
+  logger,
+  requestTimeoutMs: Math.min(config.INGEST_PUBLISH_TIMEOUT_MS, 30_000),
+  retry: { initialRetryTime: 100, maxRetryTime: 1_000, retries: 3 },
+});
+const publisher = createKafkaPublisher({
+  kafka,
+  logger,
+  publishTimeoutMs: config.INGEST_PUBLISH_TIMEOUT_MS,
+  batchBytes: config.INGEST_KAFKA_BATCH_BYTES,
+});
+lifecycle.onShutdown('kafka', () => publisher.close());
+
+const intake = createIntake({
+  publisher,
+  usageCodec: createUsageCodec(),
+  deadLetterCodec: createDeadLetterCodec(),
+  topics: { usage: config.INGEST_USAGE_TOPIC, deadLetters: config.INGEST_DLQ_TOPIC },
+  metrics,
+  logger,
+});
+const authenticator = createAuthenticator({ tokenSha256s: config.INGEST_API_KEY_SHA256S });
+if (!authenticator.enabled) logger.warn('INGEST_API_KEY_SHA256S is empty: requests are not authenticated');
+
+const app = buildApp({
+  logger,
+  registry,
+  metrics,
+  intake,
+  authenticator,
+  limits: {
+    maxBodyBytes: config.INGEST_MAX_BODY_BYTES,
+    maxEventsPerRequest: config.INGEST_MAX_EVENTS_PER_REQUEST,
+    maxEventBytes: config.INGEST_MAX_EVENT_BYTES,
+  },
+  retryAfterSeconds: config.INGEST_RETRY_AFTER_SECONDS,
+  readiness: { kafka: () => publisher.ready() },
+});
+lifecycle.onShutdown('http', () => app.close());
+
+try {
+  await app.listen({ host: config.HTTP_HOST, port: config.HTTP_PORT });
+  logger.info(
+    {
+      host: config.HTTP_HOST,
+      port: config.HTTP_PORT,
+      usageTopic: config.INGEST_USAGE_TOPIC,
+      deadLetterTopic: config.INGEST_DLQ_TOPIC,
+      authenticated: authenticator.enabled,
+    },
+    'ingest listening',
+  );
+} catch (err) {
+  logger.fatal({ err }, 'ingest failed to start');
+  await lifecycle.shutdown('start failed');
+  process.exit(1);
+}
