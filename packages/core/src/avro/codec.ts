@@ -20,7 +20,11 @@ export type DecodeResult<T> =
   | { ok: false; code: DecodeFailureCode; reason: string };
 
 export interface Codec<T> {
-  /** Avro single-object encoding (C3 01 + CRC-64-AVRO fingerprint, little-endian + Avro binary), this codec's schema. */
+  /**
+   * Avro single-object encoding (C3 01 + CRC-64-AVRO fingerprint, little-endian + Avro binary), this
+   * codec's schema. Throws ValidationError naming the field when the value does not fit the schema
+   * (a programming error: validate events first, e.g. with validateUsageEvent).
+   */
   encode(value: T): Buffer;
   /** Resolves the writer schema by fingerprint among the versions kept in schemas/avro, reads into this codec's version. Never throws on bad bytes. */
   decode(bytes: Uint8Array): DecodeResult<T>;

@@ -1,3 +1,4 @@
 export * from './codec.ts';
+export * from './evolution.ts';
 export * from './fingerprint.ts';
 export * from './schemas.ts';

@@ -125,6 +125,10 @@ export interface UsageEvent {
   event_id: string;
   /** When the usage happened, epoch milliseconds (Avro timestamp-millis). */
   event_time: number;
+  /**
+   * Names the one non-null body. The Avro enum also has `unknown`, its resolution default: a reader
+   * older than the writer decodes a kind it does not know as `unknown`, which validateUsageEvent rejects.
+   */
   kind: UsageKind;
   // orchestrator layer
   run_id: string;
