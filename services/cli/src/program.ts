@@ -10,8 +10,10 @@ import {
 } from '@tollgate/infra';
 import { Command } from 'commander';
 import { followAlerts, formatAlert } from './commands/alerts.ts';
+import { runSimulation, type SimulateFlags } from './commands/simulate.ts';
 import type { readCliConfig } from './config.ts';
 import { printTable } from './output.ts';
+import { PRESETS } from './simulate/index.ts';
 import { servicesStatus, startServices, stopServices } from './stack/services.ts';
 
 export interface ProgramDeps {
@@ -171,6 +173,24 @@ export function buildProgram(deps: ProgramDeps): Command {
     .action((files: string[], options: { infra: boolean; concurrency: string }) =>
       test(deps, files, options),
     );
+
+  program
+    .command('simulate')
+    .description('drive a simulated agent fleet through the real SDK into the local pipeline')
+    .option('--preset <name>', `fleet preset: ${[...PRESETS, 'scenarios'].join(', ')}`, 'normal')
+    .option('--runs <n>', 'runs per round (normal) or per phase (scenarios)', '50')
+    .option('--rate <events-per-second>', 'at most this many events per second (0: as fast as possible)', '0')
+    .option('--duration <seconds>', 'normal preset: keep starting runs for this long', '0')
+    .option('--orgs <list>', 'comma-separated org ids (normal preset)', 'acme,globex,initech')
+    .option(
+      '--features <list>',
+      'comma-separated features (normal preset)',
+      'support-bot,code-review,search-assist,research',
+    )
+    .option('--seed <n>', 'random seed: the same seed sends the same fleet')
+    .action(async (options: SimulateFlags) => {
+      await runSimulation(deps, options);
+    });
 
   program
     .command('alerts')

@@ -21,7 +21,7 @@ export const MODELS = {
   gpt5: { provider: 'openai', model: 'gpt-5', cacheWrites: false, reasoning: true },
   gpt5mini: { provider: 'openai', model: 'gpt-5-mini', cacheWrites: false, reasoning: true },
   gpt41mini: { provider: 'openai', model: 'gpt-4.1-mini', cacheWrites: false, reasoning: false },
-  flash: { provider: 'google', model: 'gemini-2.5-flash', cacheWrites: false, reasoning: true },
+  flash: { provider: 'gcp.gemini', model: 'gemini-2.5-flash', cacheWrites: false, reasoning: true },
 } as const satisfies Record<string, ModelChoice>;
 
 export const TOOLS = ['web_search', 'code_interpreter', 'file_search', 'read_file', 'run_tests'] as const;

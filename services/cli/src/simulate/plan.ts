@@ -50,8 +50,9 @@ export type Action =
   | { op: 'cache_storage'; agent: number; provider: string; model: string; tokenHours: number }
   | { op: 'egress'; agent: number; provider: string; bytes: number };
 
+/** Per-run ceilings, as the SDK takes them (cost as a decimal string of the rate card's currency). */
 export interface RunCeilings {
-  costPerRunNanos?: number;
+  costPerRun?: string;
   subagentsPerRun?: number;
   spawnDepth?: number;
   tokensPerRequest?: number;

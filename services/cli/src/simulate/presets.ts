@@ -184,7 +184,7 @@ export function sharedKeyFleet(
       agentName: 'support-bot-agent',
       actions: loop,
       outcome: 'failure',
-      ceilings: { costPerRunNanos: 2_000_000_000 },
+      ceilings: { costPerRun: '2.00' },
       label: 'loop',
     });
   }

@@ -1,0 +1,93 @@
+import { join } from 'node:path';
+import { loadRateCardFile, TollgateError } from '@tollgate/core';
+import type { ProgramDeps } from '../program.ts';
+import { PRESETS, type PresetName, type SimulationResult, simulate } from '../simulate/index.ts';
+
+export interface SimulateFlags {
+  preset: string;
+  runs: string;
+  rate: string;
+  duration: string;
+  orgs: string;
+  features: string;
+  seed?: string;
+}
+
+function wholeNumber(option: string, text: string, min: number): number {
+  const value = Number(text);
+  if (!Number.isInteger(value) || value < min) {
+    throw new TollgateError(`${option} must be a whole number ≥ ${min}, got ${JSON.stringify(text)}`, {
+      code: 'TG_CLI_USAGE',
+    });
+  }
+  return value;
+}
+
+function list(option: string, text: string): string[] {
+  const items = text
+    .split(',')
+    .map((item) => item.trim())
+    .filter(Boolean);
+  if (items.length === 0)
+    throw new TollgateError(`${option} needs at least one value`, { code: 'TG_CLI_USAGE' });
+  return items;
+}
+
+/** Parses the flags, runs the simulation with a progress line, prints a summary. */
+export async function runSimulation(
+  deps: ProgramDeps,
+  flags: SimulateFlags,
+  out: NodeJS.WriteStream = process.stdout,
+): Promise<SimulationResult> {
+  const presets: readonly string[] = [...PRESETS, 'scenarios'];
+  if (!presets.includes(flags.preset)) {
+    throw new TollgateError(
+      `--preset must be one of ${presets.join(', ')}, got ${JSON.stringify(flags.preset)}`,
+      {
+        code: 'TG_CLI_USAGE',
+      },
+    );
+  }
+  const seed =
+    flags.seed === undefined ? Math.floor(Math.random() * 2 ** 31) : wholeNumber('--seed', flags.seed, 0);
+  const card = await loadRateCardFile(join(deps.root, 'ratecards', 'default.yaml'));
+  const interactive = out.isTTY === true;
+  let lastLine = 0;
+  out.write(`tollgate: simulating preset ${flags.preset} (seed ${seed})\n`);
+  const result = await simulate({
+    brokers: deps.config.KAFKA_BROKERS,
+    preset: flags.preset as PresetName | 'scenarios',
+    runs: wholeNumber('--runs', flags.runs, 1),
+    ratePerSecond: wholeNumber('--rate', flags.rate, 0),
+    durationSeconds: wholeNumber('--duration', flags.duration, 0),
+    orgs: list('--orgs', flags.orgs),
+    features: list('--features', flags.features),
+    seed,
+    card,
+    progress: ({ events, runs, elapsedMs }) => {
+      const rate = elapsedMs > 0 ? Math.round((events * 1000) / elapsedMs) : 0;
+      const line = `  ${events.toLocaleString('en-US')} events, ${runs} runs done, ${rate.toLocaleString('en-US')} events/s`;
+      if (interactive) out.write(`\r${line.padEnd(70)}`);
+      else if (Date.now() - lastLine >= 2_000) {
+        out.write(`${line}\n`);
+        lastLine = Date.now();
+      }
+    },
+  });
+  if (interactive) out.write('\n');
+  const refused = result.ledgers.filter((ledger) =>
+    ledger.skipped.some((s) => s.reason.startsWith('refused')),
+  ).length;
+  const degraded = result.ledgers.filter((ledger) =>
+    [...ledger.granted.entries()].some(([index, granted]) => {
+      const action = ledger.plan.actions[index];
+      return action?.op === 'spawn' && granted < action.count;
+    }),
+  ).length;
+  const rate = Math.round((result.events * 1000) / Math.max(1, result.elapsedMs));
+  out.write(
+    `  sent ${result.events.toLocaleString('en-US')} events in ${result.ledgers.length} runs (${(result.elapsedMs / 1000).toFixed(1)} s, ${rate.toLocaleString('en-US')} events/s); ` +
+      `${refused} runs stopped by a ceiling, ${degraded} spawns degraded\n`,
+  );
+  return result;
+}

@@ -1,0 +1,115 @@
+/**
+ * `tollgate simulate`: a fleet of agents driving the real SDK into the real pipeline.
+ */
+import { randomBytes } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { type CompiledRateCard, price } from '@tollgate/core';
+import { createMeter, type Meter } from '@tollgate/sdk';
+import { executePlans } from './execute.ts';
+import type { RunLedger, RunPlan } from './plan.ts';
+import { fanoutFleet, hiddenCostsFleet, normalFleet, type PresetName, sharedKeyFleet } from './presets.ts';
+import { createRandom } from './random.ts';
+
+export type { Action, RunLedger, RunPlan } from './plan.ts';
+export { PRESETS, type PresetName } from './presets.ts';
+
+export interface SimulateOptions {
+  brokers: string[];
+  topic?: string;
+  preset: PresetName | 'scenarios';
+  runs: number;
+  seed: number;
+  orgs: string[];
+  features: string[];
+  /** Events per second at most; 0 for as fast as the SDK delivers. */
+  ratePerSecond: number;
+  /** For `normal`: keep starting runs until this many seconds passed (0: just `runs` runs). */
+  durationSeconds: number;
+  /** The default rate card, for the SDK's cost ceilings. */
+  card: CompiledRateCard;
+  concurrency?: number;
+  progress?: (status: { events: number; runs: number; elapsedMs: number }) => void;
+}
+
+export interface SimulationResult {
+  ledgers: RunLedger[];
+  events: number;
+  elapsedMs: number;
+}
+
+/** The plans of a preset. `scenarios` is all three field scenarios in one fleet (the demo). */
+export function planFleet(
+  options: Pick<SimulateOptions, 'preset' | 'runs' | 'seed' | 'orgs' | 'features'>,
+  nonce: string,
+): RunPlan[] {
+  const random = createRandom(options.seed);
+  const base = { random, nonce, orgs: options.orgs, features: options.features, runs: options.runs };
+  switch (options.preset) {
+    case 'normal':
+      return normalFleet(base);
+    case 'untagged':
+      return [...sharedKeyFleet(base, { tagged: false }), ...sharedKeyFleet(base, { tagged: true })];
+    case 'fanout':
+      return fanoutFleet(base);
+    case 'hidden-costs':
+      return hiddenCostsFleet(base);
+    case 'scenarios':
+      return [
+        ...sharedKeyFleet(base, { tagged: false }),
+        ...sharedKeyFleet(base, { tagged: true }),
+        ...fanoutFleet(base),
+        ...hiddenCostsFleet(base),
+      ];
+  }
+}
+
+export function createSimulationMeter(options: Pick<SimulateOptions, 'brokers' | 'topic' | 'card'>): Meter {
+  const { card } = options;
+  return createMeter({
+    brokers: options.brokers,
+    clientId: 'tollgate-simulator',
+    ...(options.topic ? { topic: options.topic } : {}),
+    defaults: { org_id: 'acme', environment: 'production' },
+    // The SDK estimates a call's cost for the cost ceiling with the default card's list prices.
+    estimateCost: (event) => {
+      const outcome = price(event, card);
+      return outcome.ok && !outcome.value.has_unpriced ? outcome.value.total_nanos : null;
+    },
+  });
+}
+
+export async function simulate(options: SimulateOptions): Promise<SimulationResult> {
+  const nonce = randomBytes(4).toString('hex');
+  const meter = createSimulationMeter(options);
+  const started = Date.now();
+  let events = 0;
+  let runs = 0;
+  const report = () => options.progress?.({ events, runs, elapsedMs: Date.now() - started });
+  const timer = setInterval(report, 500);
+  const onEvents = async (count: number) => {
+    events += count;
+    if (options.ratePerSecond > 0) {
+      // Token bucket: never ahead of rate × elapsed.
+      const dueMs = (events / options.ratePerSecond) * 1000 - (Date.now() - started);
+      if (dueMs > 1) await sleep(dueMs);
+    }
+  };
+  try {
+    const ledgers: RunLedger[] = [];
+    let round = 0;
+    do {
+      const plans = planFleet({ ...options, seed: options.seed + round }, `${nonce}-${round}`);
+      ledgers.push(
+        ...(await executePlans({ meter, plans, concurrency: options.concurrency ?? 16, onEvents })),
+      );
+      runs = ledgers.length;
+      round += 1;
+    } while (options.preset === 'normal' && Date.now() - started < options.durationSeconds * 1000);
+    await meter.flush();
+    report();
+    return { ledgers, events, elapsedMs: Date.now() - started };
+  } finally {
+    clearInterval(timer);
+    await meter.close();
+  }
+}
