@@ -39,6 +39,9 @@ export interface KafkaPublisherOptions {
   readyTimeoutMs?: number;
 }
 
+/** Kafka's Java default partitioner (murmur2 of the key, modulo the partition count). */
+export const runKeyPartitioner = Partitioners.DefaultPartitioner;
+
 /** Splits messages into consecutive runs whose values total at most `maxBytes` (one oversized message stands alone). */
 export function chunkBySize(messages: OutgoingMessage[], maxBytes: number): OutgoingMessage[][] {
   const chunks: OutgoingMessage[][] = [];
@@ -94,7 +97,7 @@ export function createKafkaPublisher({
     // kafkajs' idempotence needs one request in flight per broker (KIP-98 ordering).
     maxInFlightRequests: 1,
     allowAutoTopicCreation: false,
-    createPartitioner: Partitioners.DefaultPartitioner,
+    createPartitioner: runKeyPartitioner,
     // Bounded, so a down broker becomes a 503 instead of a hung request (kafkajs warns at connect).
     retry: { initialRetryTime: 100, maxRetryTime: 1_000, retries: 3 },
   });
