@@ -22,6 +22,7 @@ export const SERVICES: ServiceSpec[] = [
   { name: 'pricer', port: 9101 },
   { name: 'sink', port: 9102 },
   { name: 'detector', port: 9103 },
+  { name: 'ingest', port: 9104 },
   { name: 'api', port: 8080 },
 ];
 

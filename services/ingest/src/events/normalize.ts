@@ -82,7 +82,10 @@ export function eventTimeMs(value: number | string): { ok: true; ms: number } | 
     return { ok: true, ms };
   }
   if (value < SMALLEST_PLAUSIBLE_MS)
-    return { ok: false, rule: 'must be epoch milliseconds (this value looks like epoch seconds)' };
+    return {
+      ok: false,
+      rule: 'must be epoch milliseconds; values before 1973-03-03 (below 100000000000) are refused as likely epoch seconds',
+    };
   return { ok: true, ms: value };
 }
 

@@ -223,7 +223,7 @@ describe('POST /v1/events: rejected events name the field and the rule', () => {
         name: 'epoch seconds instead of milliseconds',
         event: minimalModelCall(1, { event_time: 1_793_800_000 }),
         field: 'event_time',
-        rule: /looks like epoch seconds/,
+        rule: /refused as likely epoch seconds/,
         code: 'invalid_event',
       },
       {
