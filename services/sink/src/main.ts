@@ -40,6 +40,8 @@ const config = loadConfig(
       .default(4 * 1024 * 1024),
     SINK_RETRY_MAX_MS: z.coerce.number().int().positive().default(5_000),
     SINK_INSERT_TIMEOUT_MS: z.coerce.number().int().positive().default(30_000),
+    /** A consumer that dies without leaving holds its partitions this long (Kafka's session timeout). */
+    SINK_SESSION_TIMEOUT_MS: z.coerce.number().int().min(6_000).default(30_000),
     SINK_LAG_INTERVAL_MS: z.coerce.number().int().positive().default(5_000),
   }),
   process.env,
@@ -102,8 +104,15 @@ const sink = createSink({
   fetchMaxBytes: config.SINK_FETCH_MAX_BYTES,
   fetchMaxBytesPerPartition: config.SINK_FETCH_MAX_BYTES_PER_PARTITION,
   retryMaxMs: config.SINK_RETRY_MAX_MS,
+  sessionTimeoutMs: config.SINK_SESSION_TIMEOUT_MS,
 });
 // Registered last, so it runs first: stop consuming, flush and commit before any client closes.
 lifecycle.onShutdown('sink', () => sink.stop(Math.max(1_000, config.SHUTDOWN_TIMEOUT_MS - 2_000)));
-await sink.start();
+try {
+  await sink.start();
+} catch (err) {
+  logger.fatal({ err }, 'sink failed to start');
+  await lifecycle.shutdown('startup failed');
+  process.exit(1);
+}
 logger.info({ topics: sinkTopics, groupId: config.SINK_GROUP_ID, port: config.HTTP_PORT }, 'sink started');

@@ -111,6 +111,7 @@ export function createSink(options: SinkOptions): Sink {
   const stored = new Map<string, Map<SinkTable, Set<string>>>();
   let joined = false;
   let crashed = false;
+  let started = false;
 
   consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
     // A new generation: positions come from the committed offsets again, so resynchronise.
@@ -265,8 +266,14 @@ export function createSink(options: SinkOptions): Sink {
         partitionsConsumedConcurrently: 64,
         eachBatch,
       });
+      started = true;
     },
     async stop(deadlineMs) {
+      if (!started) {
+        await consumer.disconnect();
+        await producer.disconnect();
+        return;
+      }
       const deadline = Date.now() + deadlineMs;
       consumer.pause([{ topic: topics.priced }, { topic: topics.alerts }, { topic: topics.deadLetters }]);
       batcher.flushNow();
@@ -278,8 +285,10 @@ export function createSink(options: SinkOptions): Sink {
         );
         batcher.abort(new TollgateError('sink: stopping', { code: 'TG_SINK_STOPPING' }));
       }
+      logger.debug({ drained }, 'sink drained; leaving the consumer group');
       await consumer.disconnect();
       await producer.disconnect();
+      logger.debug('sink stopped');
     },
     consuming: () => joined && !crashed,
   };
