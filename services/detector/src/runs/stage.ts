@@ -1,0 +1,279 @@
+/**
+ * The run stage's task for one priced-topic partition: decodes priced events, applies the per-run
+ * rules, and repartitions cost for the feature and budget stages (pre-aggregated per batch: one slice
+ * per (org, feature, currency, window) and per (budget, period, currency), so downstream traffic grows
+ * with the number of features, not of events).
+ *
+ * Stream time = the largest event time seen on the partition; watermark = stream time − allowed
+ * lateness. Events behind the watermark are counted as late and still applied: run rules are
+ * cumulative, budgets count every event in its month, the feature stage decides for its windows.
+ */
+
+import type {
+  Codec,
+  CostAlert,
+  DeadLetter,
+  Logger,
+  Message,
+  PolicyIndex,
+  PricedEvent,
+  RunThresholds,
+  Subject,
+} from '@tollgate/core';
+import type { BudgetSlice } from '../budgets/budget.ts';
+import { monthOf } from '../budgets/budget.ts';
+import { deadLetter } from '../dead-letters.ts';
+import { emptyDims } from '../features/baseline.ts';
+import type { FeatureSlice } from '../features/windows.ts';
+import type { DetectorMetrics } from '../metrics.ts';
+import { encodeRecord } from '../records.ts';
+import type { InputMessage, TaskOutput, TaskProcessor } from '../runtime/stage.ts';
+import { applyRunEvent } from './rules.ts';
+import { isEvictable, newRunState, type RunState, runKey } from './state.ts';
+
+export interface RunStageSettings {
+  windowMs: number;
+  allowedLatenessMs: number;
+  endGraceMs: number;
+  inactivityMs: number;
+}
+
+export interface RunTaskOptions {
+  partition: number;
+  topics: { alerts: string; featureRepartition: string; budgetRepartition: string; deadLetters: string };
+  featurePartitions: number;
+  policies: PolicyIndex;
+  pricedCodec: Codec<PricedEvent>;
+  alertCodec: Codec<CostAlert>;
+  deadLetterCodec: Codec<DeadLetter>;
+  settings: RunStageSettings;
+  metrics: DetectorMetrics;
+  logger: Logger;
+}
+
+const RUN_PREFIX = 'r:';
+const META_KEY = 'meta';
+/** How far the watermark moves between eviction scans. */
+const EVICTION_SCAN_MS = 60_000;
+
+export function createRunTask(options: RunTaskOptions): TaskProcessor {
+  const { partition, topics, policies, settings, metrics } = options;
+  const runs = new Map<string, RunState>();
+  let streamTime = Number.NEGATIVE_INFINITY;
+  let tickedTime = Number.NEGATIVE_INFINITY;
+  let scannedAt = Number.NEGATIVE_INFINITY;
+  const thresholdCache = new Map<string, { version: number; value: RunThresholds }>();
+  const budgetCache = new Map<string, { version: number; ids: string[] }>();
+  const labels = { stage: 'runs', partition: String(partition) };
+
+  function thresholdsFor(subject: Subject): RunThresholds {
+    const key = `${subject.org_id}\u0000${subject.feature ?? ''}\u0000${subject.customer_id ?? ''}`;
+    const cached = thresholdCache.get(key);
+    if (cached && cached.version === policies.version) return cached.value;
+    const value = policies.runThresholds(subject);
+    if (thresholdCache.size > 10_000) thresholdCache.clear();
+    thresholdCache.set(key, { version: policies.version, value });
+    return value;
+  }
+
+  function budgetsFor(subject: Subject): string[] {
+    const key = `${subject.org_id}\u0000${subject.feature ?? ''}\u0000${subject.customer_id ?? ''}`;
+    const cached = budgetCache.get(key);
+    if (cached && cached.version === policies.version) return cached.ids;
+    const ids = policies.budgets(subject).map((b) => b.policy_id);
+    if (budgetCache.size > 10_000) budgetCache.clear();
+    budgetCache.set(key, { version: policies.version, ids });
+    return ids;
+  }
+
+  return {
+    restore(key, value) {
+      if (key === META_KEY) {
+        if (value === null) return;
+        // JSON has no infinities: a task that never saw an event stored null.
+        const meta = JSON.parse(value) as { streamTime: number | null; tickedTime: number | null };
+        streamTime = meta.streamTime ?? Number.NEGATIVE_INFINITY;
+        tickedTime = meta.tickedTime ?? Number.NEGATIVE_INFINITY;
+      } else if (key.startsWith(RUN_PREFIX)) {
+        const runId = key.slice(RUN_PREFIX.length);
+        if (value === null) runs.delete(runId);
+        else runs.set(runId, JSON.parse(value) as RunState);
+      }
+    },
+    restored() {
+      metrics.stateEntries.set(labels, runs.size);
+    },
+
+    process(messages: InputMessage[], now: number): TaskOutput {
+      const alerts: Message[] = [];
+      const dead: Message[] = [];
+      const dirty = new Set<string>();
+      const slices = new Map<string, FeatureSlice>();
+      const budgetSlices = new Map<string, BudgetSlice>();
+      let late = 0;
+      let mismatches = 0;
+
+      for (const message of messages) {
+        const decoded = message.value === null ? null : options.pricedCodec.decode(message.value);
+        if (decoded === null || !decoded.ok) {
+          const code = decoded === null ? 'null_value' : decoded.code;
+          dead.push(
+            deadLetter(
+              options.deadLetterCodec,
+              'detector',
+              message,
+              code,
+              decoded?.ok === false ? decoded.reason : 'message has no value',
+              now,
+            ),
+          );
+          metrics.deadLetters.inc({ stage: 'runs', reason: code });
+          continue;
+        }
+        const event = decoded.value;
+        const usage = event.usage;
+        const t = usage.event_time;
+        if (t < streamTime - settings.allowedLatenessMs) late++;
+        if (t > streamTime) streamTime = t;
+        const subject: Subject = {
+          org_id: usage.org_id,
+          feature: usage.feature,
+          customer_id: usage.customer_id,
+        };
+
+        if (event.adjustment_of === null) {
+          const key = runKey(usage.org_id, usage.run_id);
+          let run = runs.get(key);
+          if (!run) {
+            run = newRunState(event);
+            runs.set(key, run);
+          }
+          const thresholds = thresholdsFor({
+            org_id: run.org,
+            feature: run.feature ?? usage.feature,
+            customer_id: run.customer ?? usage.customer_id,
+          });
+          const result = applyRunEvent(run, event, { thresholds, now });
+          if (result.currencyMismatch) mismatches++;
+          for (const alert of result.alerts) {
+            alerts.push({ key: alert.alert_id, value: options.alertCodec.encode(alert) });
+            metrics.alerts.inc({ rule: alert.rule, severity: alert.severity });
+          }
+          dirty.add(key);
+        }
+        addFeatureSlice(slices, event, settings.windowMs);
+        for (const policyId of budgetsFor(subject)) addBudgetSlice(budgetSlices, policyId, event);
+      }
+
+      const changelog: TaskOutput['changelog'] = [];
+      const watermark = streamTime - settings.allowedLatenessMs;
+      if (watermark >= scannedAt + EVICTION_SCAN_MS) {
+        scannedAt = watermark;
+        for (const [key, run] of runs)
+          if (isEvictable(run, watermark, settings)) {
+            runs.delete(key);
+            dirty.delete(key);
+            changelog.push({ key: RUN_PREFIX + key, value: null });
+          }
+      }
+      for (const key of dirty)
+        changelog.push({ key: RUN_PREFIX + key, value: JSON.stringify(runs.get(key)) });
+
+      const repartitioned: Message[] = [];
+      for (const slice of slices.values())
+        repartitioned.push({
+          key: `${slice.org}\u0000${slice.feature}`,
+          value: encodeRecord({ kind: 'slice', src: partition, srcTime: streamTime, slice }),
+        });
+      if (streamTime > tickedTime) {
+        tickedTime = streamTime;
+        const tick = encodeRecord({ kind: 'tick', src: partition, srcTime: streamTime });
+        for (let p = 0; p < options.featurePartitions; p++) repartitioned.push({ partition: p, value: tick });
+      }
+      changelog.push({ key: META_KEY, value: JSON.stringify({ streamTime, tickedTime }) });
+
+      if (late > 0) metrics.lateEvents.inc({ stage: 'runs' }, late);
+      if (mismatches > 0) metrics.currencyMismatches.inc({ stage: 'runs' }, mismatches);
+      metrics.stateEntries.set(labels, runs.size);
+      if (Number.isFinite(watermark)) metrics.watermark.set(labels, watermark / 1000);
+      return {
+        messages: [
+          { topic: topics.alerts, messages: alerts },
+          { topic: topics.featureRepartition, messages: repartitioned },
+          {
+            topic: topics.budgetRepartition,
+            messages: [...budgetSlices.values()].map((s) => ({ key: s.policyId, value: encodeRecord(s) })),
+          },
+          { topic: topics.deadLetters, messages: dead },
+        ],
+        changelog,
+      };
+    },
+    close() {
+      metrics.stateEntries.remove(labels);
+      metrics.watermark.remove(labels);
+    },
+  };
+}
+
+function addFeatureSlice(slices: Map<string, FeatureSlice>, event: PricedEvent, windowMs: number): void {
+  const usage = event.usage;
+  const t = usage.event_time;
+  const windowStart = t - (((t % windowMs) + windowMs) % windowMs);
+  const feature = usage.feature ?? '';
+  const key = `${usage.org_id}\u0000${feature}\u0000${event.currency}\u0000${windowStart}`;
+  let slice = slices.get(key);
+  if (!slice) {
+    slice = {
+      org: usage.org_id,
+      feature,
+      currency: event.currency,
+      windowStart,
+      costNanos: 0,
+      events: 0,
+      first: t,
+      last: t,
+      dims: emptyDims(),
+    };
+    slices.set(key, slice);
+  }
+  slice.events++;
+  slice.first = Math.min(slice.first, t);
+  slice.last = Math.max(slice.last, t);
+  const cost = event.total_nanos;
+  if (cost === 0) return;
+  slice.costNanos += cost;
+  const dims = slice.dims;
+  const model = usage.model ?? `(${usage.kind})`;
+  dims.model[model] = (dims.model[model] ?? 0) + cost;
+  const agent = usage.agent_name ?? '(unnamed)';
+  dims.agent[agent] = (dims.agent[agent] ?? 0) + cost;
+  const customer = usage.customer_id ?? '(none)';
+  dims.customer[customer] = (dims.customer[customer] ?? 0) + cost;
+  for (const line of event.line_items)
+    if (line.cost_nanos) dims.category[line.category] = (dims.category[line.category] ?? 0) + line.cost_nanos;
+}
+
+function addBudgetSlice(slices: Map<string, BudgetSlice>, policyId: string, event: PricedEvent): void {
+  const t = event.usage.event_time;
+  const period = monthOf(t).key;
+  const key = `${policyId}\u0000${period}\u0000${event.currency}`;
+  let slice = slices.get(key);
+  if (!slice) {
+    slice = {
+      policyId,
+      org: event.usage.org_id,
+      period,
+      currency: event.currency,
+      costNanos: '0',
+      events: 0,
+      first: t,
+      last: t,
+    };
+    slices.set(key, slice);
+  }
+  slice.costNanos = String(BigInt(slice.costNanos) + BigInt(event.total_nanos));
+  slice.events++;
+  slice.first = Math.min(slice.first, t);
+  slice.last = Math.max(slice.last, t);
+}
