@@ -1,0 +1,146 @@
+/**
+ * One batch of usage messages from one partition → the priced events and dead letters to publish in
+ * its transaction. Pure apart from the dedup window it advances: no I/O, no clock (priced_at comes
+ * in), so the pricer's decisions are testable without a broker.
+ *
+ * Each message ends in exactly one of:
+ * - replayed: below the committed offset, already handled by an earlier transaction; it only feeds
+ *   the dedup window (see dedup.ts);
+ * - duplicate: a valid event whose (org_id, event_id) is in the window; dropped, counted;
+ * - dead letter: undecodable, invalid, or unpriceable (cost overflow), with the original bytes and
+ *   the reason; the partition moves on;
+ * - priced: one PricedEvent, keyed by run_id.
+ */
+import {
+  type Codec,
+  type CompiledRateCard,
+  createDeadLetter,
+  deadLetterForDecodeFailure,
+  deadLetterForInvariant,
+  deadLetterMessage,
+  price,
+  validateUsageEvent,
+} from '@tollgate/core';
+import type { DeadLetter, PricedEvent, UsageEvent } from '@tollgate/core/contract/types';
+import { type DedupWindow, dedupKey } from './dedup.ts';
+
+export const STAGE = 'pricer';
+
+export interface SourceMessage {
+  offset: string;
+  key: Buffer | null;
+  value: Buffer | null;
+}
+
+export interface Codecs {
+  usage: Codec<UsageEvent>;
+  priced: Codec<PricedEvent>;
+  deadLetter: Codec<DeadLetter>;
+}
+
+export interface BatchContext {
+  codecs: Codecs;
+  card: CompiledRateCard;
+  window: DedupWindow;
+  topic: string;
+  partition: number;
+  /** Messages below this offset were handled by a committed transaction: they only feed the window. */
+  committedOffset: number;
+  pricedAtMs: number;
+}
+
+export interface OutMessage {
+  key: Buffer | null;
+  value: Buffer;
+}
+
+export interface BatchResult {
+  priced: OutMessage[];
+  deadLetters: OutMessage[];
+  /** Sum of the priced events' totals, nanos. */
+  totalNanos: bigint;
+  counts: {
+    priced: number;
+    duplicates: number;
+    replayed: number;
+    unpricedLines: number;
+    deadLetters: Map<string, number>;
+  };
+}
+
+const EMPTY = Buffer.alloc(0);
+
+export function processMessages(messages: readonly SourceMessage[], ctx: BatchContext): BatchResult {
+  const { codecs, card, window, topic, partition, committedOffset, pricedAtMs } = ctx;
+  const result: BatchResult = {
+    priced: [],
+    deadLetters: [],
+    totalNanos: 0n,
+    counts: { priced: 0, duplicates: 0, replayed: 0, unpricedLines: 0, deadLetters: new Map() },
+  };
+  const deadLetter = (letter: DeadLetter) => {
+    result.deadLetters.push(deadLetterMessage(codecs.deadLetter, letter));
+    result.counts.deadLetters.set(
+      letter.reason_code,
+      (result.counts.deadLetters.get(letter.reason_code) ?? 0) + 1,
+    );
+  };
+
+  for (const message of messages) {
+    const offset = Number(message.offset);
+    const replay = offset < committedOffset;
+    const source = { topic, partition, offset: message.offset, key: message.key, value: message.value };
+    const decoded = codecs.usage.decode(message.value ?? EMPTY);
+    if (!decoded.ok) {
+      if (!replay) deadLetter(deadLetterForDecodeFailure(STAGE, decoded, source, pricedAtMs));
+      else result.counts.replayed++;
+      continue;
+    }
+    const event = decoded.value;
+    const valid = validateUsageEvent(event);
+    if (!valid.ok) {
+      if (!replay) deadLetter(deadLetterForInvariant(STAGE, valid, source, pricedAtMs));
+      else result.counts.replayed++;
+      continue;
+    }
+    const duplicate = window.seen(dedupKey(event.org_id, event.event_id), offset);
+    if (replay) {
+      result.counts.replayed++;
+      continue;
+    }
+    if (duplicate) {
+      result.counts.duplicates++;
+      continue;
+    }
+    const outcome = price(event, card);
+    if (!outcome.ok) {
+      deadLetter(
+        createDeadLetter({
+          stage: STAGE,
+          reasonCode: outcome.code,
+          reason: outcome.reason,
+          source,
+          failedAtMs: pricedAtMs,
+        }),
+      );
+      continue;
+    }
+    const pricing = outcome.value;
+    const pricedEvent: PricedEvent = {
+      usage: event,
+      line_items: pricing.line_items,
+      total_nanos: pricing.total_nanos,
+      currency: pricing.currency,
+      has_unpriced: pricing.has_unpriced,
+      rate_card: pricing.rate_card,
+      priced_at: pricedAtMs,
+      adjustment_of: null,
+    };
+    result.priced.push({ key: Buffer.from(event.run_id), value: codecs.priced.encode(pricedEvent) });
+    result.totalNanos += BigInt(pricing.total_nanos);
+    result.counts.priced++;
+    if (pricing.has_unpriced)
+      for (const line of pricing.line_items) if (!line.priced) result.counts.unpricedLines++;
+  }
+  return result;
+}
