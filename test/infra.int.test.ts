@@ -4,10 +4,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { ConfigResourceTypes, sql } from '@tollgate/core';
-import { createTestContext, repoRoot, skipIntegration, type TestContext } from './support/index.ts';
 import { infraDown, infraStatus, infraUp, provision } from '@tollgate/infra';
 import { isAlive } from '@tollgate/infra/processes';
 import type { InfraSettings } from '@tollgate/infra/settings';
+import { createTestContext, repoRoot, skipIntegration, type TestContext } from './support/index.ts';
 
 describe('local infrastructure', { skip: skipIntegration }, () => {
   let ctx: TestContext;

@@ -72,6 +72,8 @@ export interface TestContext {
   kafka: Kafka;
   /** Every Tollgate topic under a unique prefix, created on demand by `createTopics`. */
   topics: TopicNames;
+  /** The prefix of `topics` (a service's TOPIC_PREFIX). */
+  topicPrefix: string;
   /** Creates topics (Tollgate's set by default) under this context's names. */
   createTopics(specs?: TopicSpec[]): Promise<void>;
   /** A fresh database with every migration applied (created on first call). */
@@ -88,7 +90,8 @@ export async function createTestContext({
   const { brokers, clickhouseUrl } = await infrastructure();
   const logger = silentLogger();
   const id = uniqueId();
-  const topics = prefixedTopicNames(`${id}.`);
+  const topicPrefix = `${id}.`;
+  const topics = prefixedTopicNames(topicPrefix);
   const kafka = createKafka({ brokers, clientId: `test-${id}`, logger });
   const database = `test_${id}`;
   const cleanups: (() => Promise<void>)[] = [];
@@ -99,6 +102,7 @@ export async function createTestContext({
     logger,
     kafka,
     topics,
+    topicPrefix,
     database,
     async createTopics(specs = topicSpecs(topics, partitions)) {
       const admin = kafka.admin();
