@@ -28,22 +28,57 @@ export interface KafkaTransportOptions {
 
 interface KafkaJsErrorShape {
   name?: string;
+  type?: string;
+  message?: string;
   retriable?: boolean;
   originalError?: unknown;
   cause?: unknown;
 }
 
+/** kafkajs' wrappers: their own `retriable` is false by construction, the error inside decides. */
+const WRAPPERS: ReadonlySet<string> = new Set(['KafkaJSNonRetriableError', 'KafkaJSNumberOfRetriesExceeded']);
+
 /**
- * Retriable by kafkajs' own classification: its errors carry `retriable`; when its retries ran out
- * (KafkaJSNumberOfRetriesExceeded, itself marked non-retriable) the last underlying error decides.
- * Errors that are not kafkajs errors (a bug, a TypeError) are not retried.
+ * The error under kafkajs' retry wrappers. When a retry loop gives up it wraps the last error in
+ * KafkaJSNumberOfRetriesExceeded, and an outer retry loop wraps that in KafkaJSNonRetriableError:
+ * a refused connection to a stopped broker arrives as NonRetriable(NumberOfRetriesExceeded(
+ * ConnectionError)). Only the innermost error says what happened.
+ */
+export function rootKafkaError(err: unknown): KafkaJsErrorShape | undefined {
+  let e = err as KafkaJsErrorShape | undefined;
+  for (let depth = 0; depth < 8 && e?.name !== undefined && WRAPPERS.has(e.name); depth++) {
+    const inner = (e.originalError ?? e.cause) as KafkaJsErrorShape | undefined;
+    if (inner === undefined || inner === null || inner === e) break;
+    e = inner;
+  }
+  return e;
+}
+
+/**
+ * Retriable by kafkajs' own classification of the underlying error (its `retriable` flag, set from
+ * the broker's error code for protocol errors). Errors that are not kafkajs errors (a bug, a
+ * TypeError) are not retried.
  */
 export function isRetriableKafkaError(err: unknown): boolean {
-  let e = err as KafkaJsErrorShape | undefined;
-  if (e?.name === 'KafkaJSNumberOfRetriesExceeded')
-    e = (e.originalError ?? e.cause) as KafkaJsErrorShape | undefined;
+  const e = rootKafkaError(err);
   if (typeof e?.name !== 'string' || !e.name.startsWith('KafkaJS')) return false;
   return e.retriable !== false;
+}
+
+/** What a failure looks like across the thread boundary: the underlying error, classified. */
+export function describeKafkaError(err: unknown): {
+  name: string;
+  message: string;
+  kafkaType: string | undefined;
+  retriable: boolean;
+} {
+  const e = rootKafkaError(err) ?? (err as KafkaJsErrorShape | undefined);
+  return {
+    name: e?.name ?? 'Error',
+    message: e?.message ?? String(err),
+    kafkaType: e?.type,
+    retriable: isRetriableKafkaError(err),
+  };
 }
 
 export function createKafkaTransport(options: KafkaTransportOptions): Transport {

@@ -22,6 +22,7 @@ import { createDelivery, type DeliveryStats, type Transport } from './delivery.t
 import { MeterClosedError } from './errors.ts';
 import { type Compression, createKafkaTransport } from './kafka-transport.ts';
 import { type CostEstimator, type Run, type RunSink, type RunState, startRun } from './run.ts';
+import { createWorkerTransport } from './worker-transport.ts';
 
 /** Business attribution, spelled as the contract spells it. */
 export interface BusinessTags {
@@ -66,6 +67,11 @@ export interface MeterOptions {
   /** Default deadline of close(). Default 30 s. */
   closeTimeoutMs?: number;
   compression?: Compression;
+  /**
+   * Where the kafkajs producer runs: 'worker' (default) builds produce requests on a worker thread,
+   * so a large batch never stalls the agent's event loop; 'main' keeps everything on this thread.
+   */
+  producerThread?: 'worker' | 'main';
   connectionTimeoutMs?: number;
   requestTimeoutMs?: number;
   /** Replaces Kafka (tests of the buffer policy); production code leaves it out. */
@@ -146,17 +152,23 @@ export function createMeter(options: MeterOptions): Meter {
   const onError = options.onError ?? (() => {});
   const topic = options.topic ?? TOPIC_NAMES.usage;
   const codec = options.codec ?? createUsageCodec();
+  const producerThread = options.producerThread ?? 'worker';
+  if (producerThread !== 'worker' && producerThread !== 'main')
+    throw new ConfigError("createMeter: producerThread must be 'worker' or 'main'", {
+      field: 'producerThread',
+    });
+  const kafkaOptions = {
+    brokers: options.brokers,
+    clientId,
+    topic,
+    logger,
+    compression: options.compression ?? 'none',
+    connectionTimeoutMs: positive(options.connectionTimeoutMs, 3_000, 'connectionTimeoutMs'),
+    requestTimeoutMs: positive(options.requestTimeoutMs, 30_000, 'requestTimeoutMs'),
+  };
   const transport =
     options.transport ??
-    createKafkaTransport({
-      brokers: options.brokers,
-      clientId,
-      topic,
-      logger,
-      compression: options.compression ?? 'none',
-      connectionTimeoutMs: positive(options.connectionTimeoutMs, 3_000, 'connectionTimeoutMs'),
-      requestTimeoutMs: positive(options.requestTimeoutMs, 30_000, 'requestTimeoutMs'),
-    });
+    (producerThread === 'worker' ? createWorkerTransport(kafkaOptions) : createKafkaTransport(kafkaOptions));
   const delivery = createDelivery({
     transport,
     lingerMs: positive(options.lingerMs, 5, 'lingerMs', 0),
