@@ -55,7 +55,13 @@ async function play(
       return 1;
     }
     case 'tool':
-      await recorded(agent.recordToolCall({ toolName: action.tool, signature: action.signature }));
+      await recorded(
+        agent.recordToolCall({
+          toolName: action.tool,
+          signature: action.signature,
+          ...(action.provider ? { provider: action.provider } : {}),
+        }),
+      );
       return 1;
     case 'spawn': {
       const children = await agent.spawnMany(action.count, { name: action.name });

@@ -27,7 +27,8 @@ export type Action =
       usage: ModelUsage;
       maxOutputTokens: number;
     }
-  | { op: 'tool'; agent: number; tool: string; signature: string }
+  /** `provider` bills the tool when it is a paid one (web search); null for the agent's own functions. */
+  | { op: 'tool'; agent: number; tool: string; signature: string; provider: string | null }
   | { op: 'spawn'; agent: number; name: string; count: number }
   | {
       op: 'sandbox';

@@ -26,6 +26,8 @@ export interface PresetOptions {
   runs: number;
 }
 
+const PAID_TOOLS: ReadonlySet<string> = new Set(['web_search', 'file_search', 'code_interpreter']);
+
 const CUSTOMERS = ['cus_northwind', 'cus_initech', 'cus_umbrella', 'cus_hooli', 'cus_stark'];
 
 function outcome(random: Random): RunOutcome {
@@ -77,11 +79,14 @@ export function normalRun(
   for (let turn = 0; turn < turns; turn++) {
     actions.push(model(0, choice, random, CHAT));
     if (random.chance(0.6)) {
+      const tool = random.pick(TOOLS);
       actions.push({
         op: 'tool',
         agent: 0,
-        tool: random.pick(TOOLS),
+        tool,
         signature: `sig-${random.int(0, 1e9)}`,
+        // OpenAI's hosted tools are billed per call; the agent's own functions are not.
+        provider: PAID_TOOLS.has(tool) ? 'openai' : null,
       });
     }
     if (random.chance(0.25)) {
@@ -170,7 +175,13 @@ export function sharedKeyFleet(
     // The runaway: the same lookup over and over, each turn re-reading a long context.
     const loop: Action[] = [];
     for (let turn = 0; turn < 200; turn++) {
-      loop.push({ op: 'tool', agent: 0, tool: 'lookup_order', signature: 'lookup_order:{"order":"A-1001"}' });
+      loop.push({
+        op: 'tool',
+        agent: 0,
+        tool: 'lookup_order',
+        signature: 'lookup_order:{"order":"A-1001"}',
+        provider: null,
+      });
       loop.push(
         model(0, MODELS.sonnet, random, { ...CHAT, inputMin: 40_000, inputMax: 40_000, cacheHit: 0 }),
       );
@@ -208,7 +219,7 @@ export function fanoutFleet(options: PresetOptions, { workers = 400, ceiling = 2
     actions.push(
       model(w, MODELS.sonnet, random, { ...CHAT, inputMin: 30_000, inputMax: 40_000, cacheHit: 0.2 }),
     );
-    actions.push({ op: 'tool', agent: w, tool: 'web_search', signature: `q-${w}` });
+    actions.push({ op: 'tool', agent: w, tool: 'web_search', signature: `q-${w}`, provider: 'anthropic' });
     actions.push(
       model(w, MODELS.sonnet, random, { ...CHAT, inputMin: 30_000, inputMax: 40_000, cacheHit: 0.2 }),
     );
