@@ -3,6 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import { loadRateCardFile } from '@tollgate/core';
 import { executePlans } from '../services/cli/src/simulate/execute.ts';
 import { createSimulationMeter, planFleet } from '../services/cli/src/simulate/index.ts';
+import { costlyEvents, ledgerCost } from './support/expected.ts';
 import { createTestContext, repoRoot, skipIntegration, type TestContext } from './support/index.ts';
 import { eventually, type Pipeline, startPipeline } from './support/pipeline.ts';
 
@@ -29,7 +30,7 @@ describe('pipeline smoke', { skip: skipIntegration }, () => {
     );
     const ledgers = await executePlans({ meter, plans });
     await meter.close();
-    const costly = ledgers.flatMap((l) => l.sent).filter((a) => a.op !== 'spawn').length;
+    const costly = costlyEvents(ledgers);
     const ch = await ctx.clickhouse();
     await eventually(
       async () => {
@@ -38,5 +39,11 @@ describe('pipeline smoke', { skip: skipIntegration }, () => {
       },
       { describe: () => pipeline.logs(20) },
     );
+    const [total] = await ch.rows<{ nanos: string; unpriced: string }>(
+      'SELECT sum(cost_nanos) AS nanos, countIf(priced = 0) AS unpriced FROM line_items',
+    );
+    const expected = ledgers.reduce((sum, ledger) => sum + ledgerCost(ledger), 0n);
+    assert.equal(total?.unpriced, '0');
+    assert.equal(BigInt(total?.nanos ?? -1), expected);
   });
 });
