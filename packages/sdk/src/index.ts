@@ -5,6 +5,7 @@
 
 export { TollgateError, ValidationError } from '@tollgate/core';
 export type { CeilingLimits, ResolvedCeilings } from './ceilings.ts';
+export { DEFAULT_RATE_CARD_PATH, rateCardEstimator } from './cost.ts';
 export type { DeliveryStats, Transport } from './delivery.ts';
 export {
   BufferFullError,

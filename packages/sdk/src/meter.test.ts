@@ -384,6 +384,43 @@ describe('meter', () => {
     assert.equal(events.filter((e) => e.kind === 'ceiling_decision').length, 1);
   });
 
+  it('prices the cost ceiling with the default rate card when no estimator is given', async () => {
+    const { meter, events } = meterWith({ ceilings: { costPerRun: '0.10' } });
+    const run = await meter.startRun();
+    // claude-sonnet-4-5 lists at $3 / $15 per 1M tokens: 10k in + 2k out = $0.03 + $0.03.
+    const request = {
+      provider: 'anthropic',
+      model: 'claude-sonnet-4-5',
+      inputTokens: 10_000,
+      maxOutputTokens: 2_000,
+    };
+    assert.equal(run.checkRequest(request).estimatedCostNanos, 60_000_000);
+    run.recordModelCall({
+      provider: 'anthropic',
+      model: 'claude-sonnet-4-5',
+      usage: { input_tokens: 10_000, output_tokens: 2_000 },
+    });
+    assert.equal(run.spentNanos, 60_000_000);
+    assert.throws(
+      () => run.checkRequest(request),
+      (err: CeilingExceededError) => err.ceiling === 'cost_per_run' && err.limit === 100_000_000,
+    );
+    // A model the card does not price cannot be estimated: allowed while budget is left.
+    assert.equal(run.checkRequest({ ...request, model: 'in-house-7b' }).estimatedCostNanos, null);
+    await meter.close();
+    assert.equal(events.filter((e) => e.kind === 'ceiling_decision').length, 1);
+  });
+
+  it('says which rate card it could not load for a cost ceiling', async () => {
+    const { meter } = meterWith({ ceilings: { costPerRun: '1.00' }, rateCardPath: '/nowhere/card.yaml' });
+    await assert.rejects(
+      meter.startRun(),
+      (err: Error & { code?: string }) =>
+        err.code === 'TG_CONFIG' && /\/nowhere\/card.yaml/.test(err.message),
+    );
+    await meter.close();
+  });
+
   it('degrades spawnMany to what subagents_per_run allows, refuses spawn past it and past spawn_depth', async () => {
     const { meter, events } = meterWith({ ceilings: { subagentsPerRun: 5, spawnDepth: 1 } });
     const run = await meter.startRun();
@@ -451,7 +488,7 @@ describe('meter', () => {
     const base = { brokers: ['b:9092'], clientId: 'c', defaults: { org_id: 'acme' } };
     assert.throws(() => createMeter({ ...base, brokers: [] }), ConfigError);
     assert.throws(() => createMeter({ ...base, defaults: { org_id: '' } }), /defaults.org_id/);
-    assert.throws(() => createMeter({ ...base, ceilings: { costPerRun: '5.00' } }), /estimateCost/);
+    assert.throws(() => createMeter({ ...base, ceilings: { costPerRun: 'five' } }), /ceilings.costPerRun/);
     assert.throws(
       () => createMeter({ ...base, batchMaxBytes: 10_000_000, maxBufferedBytes: 1_000_000 }),
       /batchMaxBytes/,

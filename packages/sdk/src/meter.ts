@@ -7,6 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import {
   type Codec,
+  type CompiledRateCard,
   ConfigError,
   createUsageCodec,
   type Logger,
@@ -18,6 +19,7 @@ import {
   validateUsageEvent,
 } from '@tollgate/core';
 import { type CeilingLimits, NO_CEILINGS, resolveCeilings } from './ceilings.ts';
+import { DEFAULT_RATE_CARD_PATH, loadEstimator, rateCardEstimator } from './cost.ts';
 import { createDelivery, type DeliveryStats, type Transport } from './delivery.ts';
 import { MeterClosedError } from './errors.ts';
 import { type Compression, createKafkaTransport } from './kafka-transport.ts';
@@ -43,10 +45,13 @@ export interface MeterOptions {
   /** Default ceilings of every run (none unless set); startRun can override each. */
   ceilings?: CeilingLimits;
   /**
-   * Prices an event in nano-units of the cost ceiling's currency (null: cannot be priced). Needed
-   * only for ceilings.costPerRun.
+   * How the cost_per_run ceiling prices usage: `estimateCost` (nano-units of the ceiling's currency,
+   * null when it cannot price), else `rateCard`, else the rate card file at `rateCardPath` (default:
+   * the repository's ratecards/default.yaml), loaded when the first run with a cost ceiling starts.
    */
   estimateCost?: CostEstimator;
+  rateCard?: CompiledRateCard;
+  rateCardPath?: string;
   /** pino logger; the SDK logs nothing unless given one. */
   logger?: Logger;
   /** Every delivery problem (transient ones while retrying, permanent ones with their bytes). */
@@ -135,11 +140,8 @@ export function createMeter(options: MeterOptions): Meter {
   text(defaults.org_id, 'defaults.org_id');
   checkTags(defaults.tags, 'defaults.tags');
   const baseCeilings = resolveCeilings(NO_CEILINGS, options.ceilings, 'ceilings');
-  const estimateCost = options.estimateCost;
-  if (baseCeilings.costPerRunNanos !== null && estimateCost === undefined)
-    throw new ConfigError('createMeter: ceilings.costPerRun needs estimateCost to price calls', {
-      field: 'estimateCost',
-    });
+  const rateCardPath = options.rateCardPath ?? DEFAULT_RATE_CARD_PATH;
+  let loadingEstimator: Promise<CostEstimator> | undefined;
 
   const maxBufferedBytes = positive(options.maxBufferedBytes, 64 * 1024 * 1024, 'maxBufferedBytes', 1024);
   const batchMaxBytes = positive(options.batchMaxBytes, 1_000_000, 'batchMaxBytes', 1024);
@@ -198,8 +200,21 @@ export function createMeter(options: MeterOptions): Meter {
         logger.error({ err: hookErr }, 'onError hook threw');
       }
     },
-    estimateCost,
+    estimateCost:
+      options.estimateCost ?? (options.rateCard ? rateCardEstimator(options.rateCard) : undefined),
   };
+
+  /** The estimator a cost ceiling needs, loading the rate card file once (a failed load is retried). */
+  async function ensureEstimator(): Promise<void> {
+    if (sink.estimateCost !== undefined) return;
+    loadingEstimator ??= loadEstimator(rateCardPath);
+    try {
+      sink.estimateCost = await loadingEstimator;
+    } catch (err) {
+      loadingEstimator = undefined;
+      throw err;
+    }
+  }
 
   return {
     async startRun(runOptions: RunOptions = {}) {
@@ -211,10 +226,7 @@ export function createMeter(options: MeterOptions): Meter {
       if (agentName !== null && (typeof agentName !== 'string' || agentName.length === 0))
         throw new ValidationError('agentName', 'must be a non-empty string');
       const ceilings = resolveCeilings(baseCeilings, runOptions.ceilings, 'ceilings');
-      if (ceilings.costPerRunNanos !== null && estimateCost === undefined)
-        throw new ConfigError('startRun: ceilings.costPerRun needs estimateCost on the meter', {
-          field: 'estimateCost',
-        });
+      if (ceilings.costPerRunNanos !== null) await ensureEstimator();
       const runTags = checkTags(runOptions.tags, 'tags');
       const pick = <K extends 'feature' | 'customer_id' | 'environment'>(key: K) =>
         runOptions[key] !== undefined ? (runOptions[key] ?? null) : (defaults[key] ?? null);

@@ -1,0 +1,38 @@
+/**
+ * Cost estimates for the cost_per_run ceiling: the rate card's pure price() on the event, in nano-units
+ * of the card's currency. The default is Tollgate's default card (ratecards/default.yaml, public list
+ * prices), loaded once, when the first run with a cost ceiling starts. Estimates are what the card
+ * says, not what the provider will bill (negotiated discounts live in per-org overrides downstream).
+ */
+import { fileURLToPath } from 'node:url';
+import { type CompiledRateCard, loadRateCardFile, price, TollgateError } from '@tollgate/core';
+import type { CostEstimator } from './run.ts';
+
+export const DEFAULT_RATE_CARD_PATH = fileURLToPath(
+  new URL('../../../ratecards/default.yaml', import.meta.url),
+);
+
+/**
+ * Prices an event with `card`. A partly priced event counts its priced lines (a lower bound); an
+ * event with nothing priced (a model the card does not know) is null: it cannot be estimated.
+ */
+export function rateCardEstimator(card: CompiledRateCard): CostEstimator {
+  return (event) => {
+    const outcome = price(event, card);
+    if (!outcome.ok) return null;
+    const { total_nanos: total, has_unpriced: unpriced } = outcome.value;
+    return unpriced && total === 0 ? null : total;
+  };
+}
+
+/** Loads a rate card file as an estimator; a missing or invalid card is a configuration error. */
+export async function loadEstimator(path: string): Promise<CostEstimator> {
+  try {
+    return rateCardEstimator(await loadRateCardFile(path));
+  } catch (err) {
+    throw new TollgateError(
+      `ceilings.costPerRun needs a rate card to estimate costs, and ${path} could not be loaded: pass rateCard, rateCardPath or estimateCost to createMeter`,
+      { code: 'TG_CONFIG', cause: err, details: { field: 'rateCardPath', path } },
+    );
+  }
+}
