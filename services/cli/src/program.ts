@@ -9,6 +9,7 @@ import {
   kafkaBrokers,
 } from '@tollgate/infra';
 import { Command } from 'commander';
+import { deletePolicies, publishRateCardFile, setPolicies } from './commands/admin.ts';
 import { followAlerts, formatAlert } from './commands/alerts.ts';
 import { runSimulation, type SimulateFlags } from './commands/simulate.ts';
 import type { readCliConfig } from './config.ts';
@@ -173,6 +174,29 @@ export function buildProgram(deps: ProgramDeps): Command {
     .action((files: string[], options: { infra: boolean; concurrency: string }) =>
       test(deps, files, options),
     );
+
+  const ratecard = program.command('ratecard').description('rate cards on the compacted rate-card topic');
+  ratecard
+    .command('publish')
+    .description('validate a rate card YAML file and publish it; running pricers switch to it')
+    .argument('<file>', 'rate card YAML (see ratecards/README.md)')
+    .action((file: string) => publishRateCardFile(deps.config.KAFKA_BROKERS, file, process.stdout));
+
+  const policy = program
+    .command('policy')
+    .description('budgets, ceilings and thresholds on the compacted policy topic');
+  policy
+    .command('set')
+    .description(
+      'validate and publish policies (JSON: one policy or an array); one bad policy publishes nothing',
+    )
+    .argument('<files...>', 'policy JSON files')
+    .action((files: string[]) => setPolicies(deps.config.KAFKA_BROKERS, files, process.stdout));
+  policy
+    .command('delete')
+    .description('delete policies by id')
+    .argument('<ids...>', 'policy ids')
+    .action((ids: string[]) => deletePolicies(deps.config.KAFKA_BROKERS, ids, process.stdout));
 
   program
     .command('simulate')

@@ -1,0 +1,91 @@
+/**
+ * `tollgate ratecard publish FILE` and `tollgate policy set|delete`: publish to the compacted topics
+ * that running pricers and detectors follow. Both validate first and publish nothing on any error.
+ */
+import { readFile } from 'node:fs/promises';
+import {
+  createKafka,
+  type Kafka,
+  RateCardError,
+  silentLogger,
+  TOPIC_NAMES,
+  TollgateError,
+} from '@tollgate/core';
+import { type PolicyChange, parsePolicyDocuments, publishPolicyChanges } from '@tollgate/detector/set-policy';
+import { publishRateCard } from '@tollgate/pricer/publish-ratecard';
+
+function kafkaFor(brokers: string[]): Kafka {
+  return createKafka({ brokers, clientId: 'tollgate-cli', logger: silentLogger() });
+}
+
+async function readText(file: string): Promise<string> {
+  try {
+    return await readFile(file, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new TollgateError(`cannot read ${file}: ${code === 'ENOENT' ? 'no such file' : code}`, {
+      code: 'TG_CLI_USAGE',
+    });
+  }
+}
+
+export async function publishRateCardFile(
+  brokers: string[],
+  file: string,
+  out: NodeJS.WritableStream,
+): Promise<void> {
+  try {
+    const card = await publishRateCard({
+      kafka: kafkaFor(brokers),
+      topic: TOPIC_NAMES.rateCards,
+      text: await readText(file),
+      file,
+    });
+    out.write(
+      `published rate card ${card.id} (versions ${card.versions.map((v) => v.version).join(', ')}; sha256 ${card.contentHash})\n` +
+        'running pricers switch to it without a restart\n',
+    );
+  } catch (err) {
+    if (err instanceof RateCardError) {
+      throw new TollgateError(`${file} was not published:\n  ${err.message.split('\n').join('\n  ')}`, {
+        code: 'TG_RATECARD_INVALID',
+      });
+    }
+    throw err;
+  }
+}
+
+export async function setPolicies(
+  brokers: string[],
+  files: string[],
+  out: NodeJS.WritableStream,
+): Promise<void> {
+  const changes: PolicyChange[] = [];
+  const errors: string[] = [];
+  for (const file of files) {
+    const parsed = parsePolicyDocuments(file, await readText(file));
+    if (parsed.ok) changes.push(...parsed.policies.map((set) => ({ set })));
+    else errors.push(...parsed.errors);
+  }
+  if (errors.length > 0) {
+    throw new TollgateError(`nothing was published:\n  ${errors.join('\n  ')}`, {
+      code: 'TG_POLICY_INVALID',
+    });
+  }
+  await publishPolicyChanges(kafkaFor(brokers), TOPIC_NAMES.policies, changes);
+  for (const change of changes)
+    if ('set' in change) out.write(`set ${change.set.kind} policy ${change.set.policy_id}\n`);
+}
+
+export async function deletePolicies(
+  brokers: string[],
+  ids: string[],
+  out: NodeJS.WritableStream,
+): Promise<void> {
+  await publishPolicyChanges(
+    kafkaFor(brokers),
+    TOPIC_NAMES.policies,
+    ids.map((id) => ({ delete: id })),
+  );
+  for (const id of ids) out.write(`deleted policy ${id}\n`);
+}
