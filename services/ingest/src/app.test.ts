@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
+import type { AddressInfo } from 'node:net';
 import { after, describe, test } from 'node:test';
 import { createKafka, silentLogger } from '@tollgate/core';
 import { sha256Hex } from './auth.ts';
 import { createKafkaPublisher } from './publisher.ts';
-import { buildTestApp } from './testing.ts';
+import { buildTestApp, createRecordingPublisher } from './testing.ts';
 
 const EVENT = {
   event_id: 'evt-1',
@@ -103,6 +104,7 @@ describe('Kafka not acknowledging', () => {
     logger: silentLogger(),
     publishTimeoutMs: 1_500,
     batchBytes: 65_536,
+    topics: ['tollgate.usage.v1'],
   });
   after(() => publisher.close());
   const t = buildTestApp({ publisher });
@@ -159,5 +161,51 @@ describe('metrics', () => {
       metrics,
       /tollgate_ingest_rejections_total\{route="events",reason_code="invalid_event",service="ingest"\} 1/,
     );
+  });
+});
+
+describe('shutdown', () => {
+  test('closing waits for a request in flight, which is answered once Kafka acknowledged', async () => {
+    const recording = createRecordingPublisher();
+    let release: () => void = () => {};
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    let reached: () => void = () => {};
+    const publishing = new Promise<void>((resolve) => {
+      reached = resolve;
+    });
+    const t = buildTestApp({
+      publisher: {
+        ...recording,
+        async publish(messages) {
+          reached();
+          await gate;
+          await recording.publish(messages);
+        },
+      },
+    });
+    await t.app.listen({ host: '127.0.0.1', port: 0 });
+    const port = (t.app.server.address() as AddressInfo).port;
+    const inFlight = fetch(`http://127.0.0.1:${port}/v1/events`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify([EVENT]),
+    });
+    await publishing;
+    let closed = false;
+    const closing = t.app.close().then(() => {
+      closed = true;
+    });
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    assert.equal(closed, false, 'close waits for the request in flight');
+    release();
+    const response = await inFlight;
+    assert.equal(response.status, 200);
+    assert.equal(response.headers.get('connection'), 'close');
+    const closeStartedMs = Date.now();
+    await closing;
+    assert.ok(Date.now() - closeStartedMs < 5_000, 'the keep-alive connection does not hold close() open');
+    assert.equal(t.published().length, 1);
   });
 });

@@ -93,7 +93,18 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: limits.maxBodyBytes,
     requestIdHeader: 'x-request-id',
-    return503OnClosing: true,
+    // A request that still arrives on an open connection while closing is served in full: the Kafka
+    // producer closes only after the HTTP server (lifecycle order), so it can still be acknowledged.
+    return503OnClosing: false,
+  });
+  // While closing, every answer closes its connection: a keep-alive socket left idle would hold
+  // close() open for fastify's keepAliveTimeout (72 s), past any shutdown deadline.
+  let closing = false;
+  app.addHook('preClose', async () => {
+    closing = true;
+  });
+  app.addHook('onSend', async (_request, reply) => {
+    if (closing) reply.header('connection', 'close');
   });
 
   app.setErrorHandler((err: FastifyError, request, reply) => {

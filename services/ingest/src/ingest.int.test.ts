@@ -93,6 +93,7 @@ describe('ingest (HTTP → Kafka)', { skip: skipIntegration }, () => {
       logger: ctx.logger,
       publishTimeoutMs: 15_000,
       batchBytes: 2_048,
+      topics: [ctx.topics.usage, ctx.topics.deadLetters],
     });
     const intake = createIntake({
       publisher,
@@ -240,6 +241,21 @@ describe('ingest (HTTP → Kafka)', { skip: skipIntegration }, () => {
       'attributes.gen_ai.usage.output_tokens: must be a non-negative integer (intValue)',
     );
     assert.equal(spanLetter!.source_topic, 'ingest:/v1/traces');
+  });
+
+  it('is not ready when a topic it writes to does not exist', async () => {
+    const typo = createKafkaPublisher({
+      kafka: ctx.kafka,
+      logger: ctx.logger,
+      publishTimeoutMs: 5_000,
+      batchBytes: 2_048,
+      topics: [ctx.topics.usage, `${ctx.topics.deadLetters}-typo`],
+    });
+    try {
+      assert.equal(await typo.ready(), false);
+    } finally {
+      await typo.close();
+    }
   });
 
   it('a missing token publishes nothing', async () => {

@@ -38,6 +38,7 @@ const publisher = createKafkaPublisher({
   logger,
   publishTimeoutMs: config.INGEST_PUBLISH_TIMEOUT_MS,
   batchBytes: config.INGEST_KAFKA_BATCH_BYTES,
+  topics: [config.INGEST_USAGE_TOPIC, config.INGEST_DLQ_TOPIC],
 });
 lifecycle.onShutdown('kafka', () => publisher.close());
 

@@ -24,7 +24,7 @@ export interface OutgoingMessage {
 
 export interface Publisher {
   publish(messages: OutgoingMessage[]): Promise<void>;
-  /** Whether a broker answers (for /readyz); never throws. */
+  /** Whether a broker answers and knows every topic this service writes (for /readyz); never throws. */
   ready(): Promise<boolean>;
   close(): Promise<void>;
 }
@@ -35,6 +35,8 @@ export interface KafkaPublisherOptions {
   /** Deadline of one publish call, all chunks included. */
   publishTimeoutMs: number;
   batchBytes: number;
+  /** The topics `publish` writes to; readiness requires the broker to know them (a typo is not "ready"). */
+  topics: string[];
   /** Deadline of the readiness probe. */
   readyTimeoutMs?: number;
 }
@@ -89,6 +91,7 @@ export function createKafkaPublisher({
   logger,
   publishTimeoutMs,
   batchBytes,
+  topics,
   readyTimeoutMs = 2_000,
 }: KafkaPublisherOptions): Publisher {
   const log = logger.child({ component: 'publisher' });
@@ -158,7 +161,7 @@ export function createKafkaPublisher({
         await withDeadline(
           (async () => {
             await connectAdmin();
-            await admin.describeCluster();
+            await admin.fetchTopicMetadata({ topics });
             await connectProducer();
           })(),
           readyTimeoutMs,
