@@ -1,0 +1,55 @@
+/**
+ * The API process: reads the environment once, loads the hashed API keys, listens, and closes the
+ * HTTP server before the ClickHouse client on shutdown.
+ */
+import {
+  ConfigError,
+  commonConfig,
+  createClickHouse,
+  createLifecycle,
+  createLogger,
+  createRegistry,
+  loadConfig,
+  z,
+} from '@tollgate/core';
+import { buildApp } from './app.ts';
+import { createKeyStore, loadKeyRecords } from './auth.ts';
+
+const config = loadConfig(
+  z.object({
+    ...commonConfig,
+    HTTP_PORT: z.coerce.number().int().min(0).max(65_535).default(8080),
+    /** JSON file `{ "keys": [{ "id", "org_id", "role", "sha256" }] }`; see README. */
+    API_KEYS_FILE: z.string().optional(),
+    /** The same JSON inline (for containers); both may be set. */
+    API_KEYS: z.string().optional(),
+    API_QUERY_TIMEOUT_MS: z.coerce.number().int().positive().default(30_000),
+  }),
+  process.env,
+);
+
+const logger = createLogger({ name: 'api', level: config.LOG_LEVEL });
+const lifecycle = createLifecycle({ logger, timeoutMs: config.SHUTDOWN_TIMEOUT_MS });
+lifecycle.handleSignals();
+
+const keys = createKeyStore(loadKeyRecords({ file: config.API_KEYS_FILE, json: config.API_KEYS }));
+if (keys.size === 0) {
+  throw new ConfigError(
+    'no API keys: set API_KEYS_FILE or API_KEYS (generate one with services/api/src/keygen.ts)',
+  );
+}
+
+const clickhouse = createClickHouse({
+  url: config.CLICKHOUSE_URL,
+  database: config.CLICKHOUSE_DATABASE,
+  username: config.CLICKHOUSE_USER,
+  password: config.CLICKHOUSE_PASSWORD,
+  requestTimeoutMs: config.API_QUERY_TIMEOUT_MS,
+  logger,
+});
+lifecycle.onShutdown('clickhouse', () => clickhouse.close());
+
+const app = buildApp({ clickhouse, keys, logger, registry: createRegistry('api') });
+await app.listen({ host: config.HTTP_HOST, port: config.HTTP_PORT });
+lifecycle.onShutdown('http server', () => app.close());
+logger.info({ port: config.HTTP_PORT, keys: keys.size }, 'api started');
