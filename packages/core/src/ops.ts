@@ -2,7 +2,7 @@
  * What every service exposes to operators: `/healthz` (the process is alive), `/readyz` (its
  * dependencies answer and it is doing its work) and Prometheus `/metrics`.
  */
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import type { Logger } from './logger.ts';
 
@@ -31,7 +31,7 @@ export function createOpsServer({ logger, registry, readiness, app }: OpsServerO
     app ??
     Fastify({
       loggerInstance: logger.child({ component: 'ops-http' }) as FastifyBaseLogger,
-      disableRequestLogging: true,
+      logController: new LogController({ disableRequestLogging: true }),
     });
   server.get('/healthz', async () => ({ status: 'ok' }));
   server.get('/readyz', async (_request, reply) => {
