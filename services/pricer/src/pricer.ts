@@ -30,6 +30,7 @@ import {
 import { createDedupWindow, type DedupWindow } from './dedup.ts';
 import type { PricerMetrics } from './metrics.ts';
 import { type Codecs, processMessages } from './process.ts';
+import { retryRetriable } from './retry.ts';
 
 export interface PricerTopics {
   usage: string;
@@ -52,6 +53,8 @@ export interface PricerOptions {
   maxBytesPerPartition?: number;
   partitionsConsumedConcurrently?: number;
   sessionTimeoutMs?: number;
+  /** Longest a fetch waits for data; also bounds how long stop() waits for the fetch in flight. */
+  maxWaitTimeMs?: number;
   /** The broker aborts a transaction left open this long (a killed pricer's, at the latest). */
   transactionTimeoutMs?: number;
   now?: () => number;
@@ -87,6 +90,7 @@ export function createPricer(options: PricerOptions): Pricer {
     maxBytesPerPartition = 2 * 1024 * 1024,
     partitionsConsumedConcurrently = 4,
     sessionTimeoutMs = 30_000,
+    maxWaitTimeMs = 1_000,
     transactionTimeoutMs = 30_000,
     now = Date.now,
   } = options;
@@ -120,9 +124,11 @@ export function createPricer(options: PricerOptions): Pricer {
       createPartitioner: Partitioners.DefaultPartitioner,
     });
     await producer.connect(); // InitProducerId: bumps the epoch, fencing every earlier producer of this id
-    const [committedTopic] = await admin.fetchOffsets({ groupId, topics: [topics.usage] });
+    const [committedTopic] = await retryRetriable(() =>
+      admin.fetchOffsets({ groupId, topics: [topics.usage] }),
+    );
     const committed = Number(committedTopic?.partitions.find((p) => p.partition === partition)?.offset ?? -1);
-    const watermarks = await admin.fetchTopicOffsets(topics.usage);
+    const watermarks = await retryRetriable(() => admin.fetchTopicOffsets(topics.usage));
     const low = Number(watermarks.find((w) => w.partition === partition)?.low ?? 0);
     const committedOffset = committed >= 0 ? committed : low;
     const state: PartitionState = {
@@ -169,7 +175,10 @@ export function createPricer(options: PricerOptions): Pricer {
         topicMessages.push({ topic: topics.deadLetters, messages: result.deadLetters });
       const transaction = await state.producer.transaction();
       try {
-        if (topicMessages.length > 0) await transaction.sendBatch({ topicMessages, acks: -1 });
+        if (topicMessages.length > 0) {
+          await transaction.sendBatch({ topicMessages, acks: -1 });
+          logger.debug({ partition, lastOffset, priced: result.priced.length }, 'batch sent; committing');
+        }
         await transaction.sendOffsets({
           consumerGroupId: groupId,
           topics: [
@@ -213,6 +222,7 @@ export function createPricer(options: PricerOptions): Pricer {
         sessionTimeout: sessionTimeoutMs,
         heartbeatInterval: Math.max(1_000, Math.floor(sessionTimeoutMs / 10)),
         maxBytesPerPartition,
+        maxWaitTimeInMs: maxWaitTimeMs,
         maxBytes: maxBytesPerPartition * Math.max(4, partitionsConsumedConcurrently),
       });
       // Every (re)join starts a new generation: partitions are taken over again before any batch

@@ -21,6 +21,7 @@ import {
   versionAt,
 } from '@tollgate/core';
 import type { PricerMetrics } from './metrics.ts';
+import { retryRetriable } from './retry.ts';
 
 export interface RateCardFeedOptions {
   kafka: Kafka;
@@ -107,7 +108,7 @@ export function createRateCardFeed(options: RateCardFeedOptions): RateCardFeed {
       await admin.connect();
       let targets: Map<number, bigint>;
       try {
-        const offsets = await admin.fetchTopicOffsets(topic);
+        const offsets = await retryRetriable(() => admin.fetchTopicOffsets(topic));
         targets = new Map(
           offsets.filter((o) => BigInt(o.high) > BigInt(o.low)).map((o) => [o.partition, BigInt(o.high)]),
         );

@@ -5,6 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { type Kafka, TollgateError } from '@tollgate/core';
+import { retryRetriable } from './retry.ts';
 
 export interface ReadMessage {
   partition: number;
@@ -35,7 +36,7 @@ export async function readToEnd({
   try {
     // With read_committed, a batch never reaches an open transaction's records; the end offsets
     // below are reached once every transaction open now has been committed or aborted.
-    const offsets = await admin.fetchTopicOffsets(topic);
+    const offsets = await retryRetriable(() => admin.fetchTopicOffsets(topic));
     ends = new Map(
       offsets.filter((o) => BigInt(o.high) > BigInt(o.low)).map((o) => [o.partition, BigInt(o.high)]),
     );
