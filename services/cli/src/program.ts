@@ -11,10 +11,13 @@ import {
 import { Command } from 'commander';
 import { deletePolicies, publishRateCardFile, setPolicies } from './commands/admin.ts';
 import { followAlerts, formatAlert } from './commands/alerts.ts';
+import { SECTIONS } from './commands/report.ts';
+import { type ReportFlags, runReport } from './commands/report-command.ts';
 import { runSimulation, type SimulateFlags } from './commands/simulate.ts';
 import type { readCliConfig } from './config.ts';
 import { printTable } from './output.ts';
 import { PRESETS } from './simulate/index.ts';
+import { ensureLocalKeys } from './stack/keys.ts';
 import { servicesStatus, startServices, stopServices } from './stack/services.ts';
 
 export interface ProgramDeps {
@@ -58,7 +61,8 @@ async function up(deps: ProgramDeps): Promise<void> {
 async function upPipeline(deps: ProgramDeps): Promise<void> {
   await up(deps);
   const settings = infraSettings(deps);
-  const services = await startServices(settings, {});
+  const keys = ensureLocalKeys(settings.home);
+  const services = await startServices(settings, { API_KEYS_FILE: keys.recordsFile });
   for (const service of services) {
     const verb = service.started ? 'started' : 'already running';
     progress(`${service.name.padEnd(11)} ${verb} (pid ${service.pid}) on 127.0.0.1:${service.port}`);
@@ -214,6 +218,26 @@ export function buildProgram(deps: ProgramDeps): Command {
     .option('--seed <n>', 'random seed: the same seed sends the same fleet')
     .action(async (options: SimulateFlags) => {
       await runSimulation(deps, options);
+    });
+
+  program
+    .command('report')
+    .description(
+      'spend by layer, by cost category, cost per successful run, top runs, untagged and unpriced spend, alerts',
+    )
+    .option('--org <ids>', 'comma-separated org ids (default: every org with spend in the range)')
+    .option('--since <duration>', 'range ending now: 30m, 6h, 7d', '24h')
+    .option('--from <time>', 'range start (ISO-8601); overrides --since')
+    .option('--to <time>', 'range end (ISO-8601), default now')
+    .option(
+      '--by <dimension>',
+      'spend section grouping: feature, customer, model, provider, agent, environment, tag:<key>',
+      'feature',
+    )
+    .option('--section <names>', `comma-separated sections: ${SECTIONS.join(', ')}`)
+    .option('--format <format>', 'table, json or csv (csv: one org and one section)', 'table')
+    .action(async (options: ReportFlags) => {
+      await runReport(deps, options, process.stdout);
     });
 
   program

@@ -1,0 +1,106 @@
+import { createClickHouse, silentLogger, TollgateError } from '@tollgate/core';
+import type { ProgramDeps } from '../program.ts';
+import { buildReport, printReport, SECTIONS, type Section } from './report.ts';
+
+export interface ReportFlags {
+  org?: string;
+  since: string;
+  from?: string;
+  to?: string;
+  by: string;
+  section?: string;
+  format: string;
+}
+
+const UNIT_MS: Record<string, number> = { m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+function usage(message: string): TollgateError {
+  return new TollgateError(message, { code: 'TG_CLI_USAGE' });
+}
+
+export function parseDuration(text: string): number {
+  const match = /^(\d+)([mhd])$/.exec(text.trim());
+  if (!match) throw usage(`--since must look like 30m, 6h or 7d, got ${JSON.stringify(text)}`);
+  return Number(match[1]) * UNIT_MS[match[2]!]!;
+}
+
+function parseTime(option: string, text: string): Date {
+  const date = new Date(text);
+  if (Number.isNaN(date.getTime()))
+    throw usage(`${option} must be an ISO-8601 time, got ${JSON.stringify(text)}`);
+  return date;
+}
+
+/**
+ * The default range ends at the next whole hour and starts on a whole hour, so the API can answer
+ * from the hourly rollups.
+ */
+export function reportRange(
+  flags: Pick<ReportFlags, 'since' | 'from' | 'to'>,
+  now = Date.now(),
+): { from: Date; to: Date } {
+  const hour = 3_600_000;
+  const to = flags.to ? parseTime('--to', flags.to) : new Date(Math.ceil(now / hour) * hour);
+  const from = flags.from
+    ? parseTime('--from', flags.from)
+    : new Date(Math.floor((to.getTime() - parseDuration(flags.since)) / hour) * hour);
+  if (from >= to) throw usage('the range is empty: --from must be before --to');
+  return { from, to };
+}
+
+export async function runReport(
+  deps: ProgramDeps,
+  flags: ReportFlags,
+  out: NodeJS.WritableStream,
+): Promise<void> {
+  if (!['table', 'json', 'csv'].includes(flags.format))
+    throw usage(`--format must be table, json or csv, got ${JSON.stringify(flags.format)}`);
+  const sections = (
+    flags.section ? flags.section.split(',').map((s) => s.trim()) : [...SECTIONS]
+  ) as Section[];
+  for (const section of sections) {
+    if (!(SECTIONS as readonly string[]).includes(section))
+      throw usage(`--section: unknown section ${JSON.stringify(section)}; known: ${SECTIONS.join(', ')}`);
+  }
+  const orgs = flags.org
+    ? flags.org
+        .split(',')
+        .map((o) => o.trim())
+        .filter(Boolean)
+    : [];
+  if (flags.format === 'csv' && (sections.length !== 1 || orgs.length !== 1)) {
+    throw usage('--format csv prints one table: give one --org and one --section');
+  }
+  const { from, to } = reportRange(flags);
+  const clickhouse = createClickHouse({
+    url: deps.config.CLICKHOUSE_URL,
+    database: deps.config.CLICKHOUSE_DATABASE,
+    username: deps.config.CLICKHOUSE_USER,
+    password: deps.config.CLICKHOUSE_PASSWORD,
+    logger: silentLogger(),
+  });
+  try {
+    const reports = await buildReport({
+      clickhouse,
+      orgs,
+      from,
+      to,
+      by: flags.by,
+      sections,
+      csv: flags.format === 'csv',
+    });
+    if (flags.format === 'json') {
+      out.write(
+        `${JSON.stringify({ from: from.toISOString(), to: to.toISOString(), orgs: reports }, null, 2)}\n`,
+      );
+    } else if (flags.format === 'csv') {
+      out.write(String(reports[0]?.[sections[0]!] ?? ''));
+    } else {
+      out.write(`Tollgate report ${from.toISOString()} → ${to.toISOString()}\n`);
+      if (reports.length === 0) out.write('no spend in this range\n');
+      for (const report of reports) printReport(report, flags.by, out);
+    }
+  } finally {
+    await clickhouse.close();
+  }
+}
