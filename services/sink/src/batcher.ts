@@ -21,7 +21,8 @@ import type { SinkWriter } from './writer.ts';
 
 export interface Entry {
   table: SinkTable;
-  row: Row;
+  /** An object (JSONEachRow) or a TSV line (line_items, see tsv.ts). */
+  row: Row | string;
   topic: string;
   partition: number;
   offset: string;

@@ -153,3 +153,11 @@ describe('alerts and dead letters', () => {
     assert.equal(row.dlq_offset, '9');
   });
 });
+
+describe('tsvField', () => {
+  it('escapes exactly what TabSeparated needs', async () => {
+    const { tsvField } = await import('./tsv.ts');
+    assert.equal(tsvField('plain "quoted" \'single\''), 'plain "quoted" \'single\'');
+    assert.equal(tsvField('a\tb\nc\\d\r\0'), 'a\\tb\\nc\\\\d\\r\\0');
+  });
+});

@@ -32,12 +32,12 @@ import {
   checkAlert,
   checkPricedEvent,
   deadLetterRow,
-  lineItemRows,
   runEventRow,
   type SourcePosition,
   undecodableDeadLetterRow,
 } from './rows.ts';
 import type { SinkTable } from './tables.ts';
+import { lineItemTsv } from './tsv.ts';
 import type { SinkWriter } from './writer.ts';
 
 export interface SinkTopics {
@@ -162,8 +162,8 @@ export function createSink(options: SinkOptions): Sink {
           entries: [],
           letter: deadLetter(source, message, 'invalid_priced_event', `${check.field}: ${check.rule}`),
         };
-      const entries = lineItemRows(decoded.value, source, insertedAt).map((row) =>
-        entry('line_items', row, source),
+      const entries = lineItemTsv(decoded.value, source, insertedAt).map((line) =>
+        entry('line_items', line, source),
       );
       const run = runEventRow(decoded.value, source, insertedAt);
       if (run) entries.push(entry('run_events', run, source));

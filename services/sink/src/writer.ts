@@ -7,6 +7,7 @@
  * only once it is no.
  */
 import { randomUUID } from 'node:crypto';
+import { Readable } from 'node:stream';
 import { type ClickHouse, clickhouseError, TollgateError } from '@tollgate/core';
 import type { Row } from './rows.ts';
 import {
@@ -17,11 +18,15 @@ import {
   type SinkTable,
   storedOffsetsQuery,
 } from './tables.ts';
+import { LINE_ITEM_TSV_COLUMNS } from './tsv.ts';
 
 export interface SinkWriter {
   readonly instanceId: string;
-  /** Inserts rows as one block; resolves when ClickHouse acknowledged it. */
-  insert(table: SinkTable, rows: readonly Row[], queryId: string): Promise<void>;
+  /**
+   * Inserts rows as one block; resolves when ClickHouse acknowledged it. Rows are objects (JSONEachRow)
+   * or, for line_items, TSV lines in LINE_ITEM_TSV_COLUMNS order (tsv.ts).
+   */
+  insert(table: SinkTable, rows: readonly (Row | string)[], queryId: string): Promise<void>;
   newQueryId(table: SinkTable): string;
   /** partition → offsets already stored in `table` for messages of `topic` within the ranges. */
   storedOffsets(
@@ -79,6 +84,18 @@ export function createSinkWriter({
     async insert(table, rows, queryId) {
       if (rows.length === 0) return;
       try {
+        if (typeof rows[0] === 'string') {
+          if (table !== 'line_items')
+            throw new TollgateError(`sink: no TSV layout for ${table}`, { code: 'TG_SINK_BUG' });
+          await clickhouse.client.insert({
+            table,
+            values: Readable.from([Buffer.from(`${(rows as string[]).join('\n')}\n`)], { objectMode: false }),
+            format: 'TabSeparated',
+            columns: [...LINE_ITEM_TSV_COLUMNS],
+            query_id: queryId,
+          });
+          return;
+        }
         await clickhouse.client.insert({
           table,
           values: rows as Row[],
