@@ -75,19 +75,15 @@ export async function buildReport(options: ReportOptionsWithFormat): Promise<Org
         const path = PATHS[section](options.by);
         const response = await app.inject({
           method: 'GET',
-          url: `${path}${path.includes('?') ? '&' : '?'}${range}`,
+          url: `${path}${path.includes('?') ? '&' : '?'}${range}${options.csv ? '&format=csv' : ''}`,
           headers: { authorization: `Bearer ${key}` },
         });
-        const body = response.json() as { error?: { message: string } };
         if (response.statusCode !== 200) {
-          throw new TollgateError(
-            `report ${section}: ${body.error?.message ?? `HTTP ${response.statusCode}`}`,
-            {
-              code: 'TG_CLI_REPORT',
-            },
-          );
+          const body = response.json() as { error?: { message: string } };
+          const reason = body.error?.message ?? `HTTP ${response.statusCode}`;
+          throw new TollgateError(`report ${section}: ${reason}`, { code: 'TG_CLI_REPORT' });
         }
-        report[section] = body;
+        report[section] = options.csv ? response.body : response.json();
       }
       reports.push(report);
     }
