@@ -48,15 +48,21 @@ export function insertQueryIdPrefix(database: string, instanceId?: string): stri
 }
 
 /**
- * Sink inserts still running on the server that another sink process started (one that crashed, or
- * lost its partitions while inserting). Their rows may still land, so offsets are read only once
- * none is left.
+ * Sink inserts running on the server that another sink process started (one that crashed, or lost
+ * its partitions while inserting). Their rows may still land, so offsets are read only once these have
+ * ended. Inserts started after this snapshot belong to live owners of other partitions: not waited for,
+ * so a busy fleet cannot starve a resync.
  */
 export function foreignInsertsQuery(database: string, ownInstanceId: string): Sql {
-  return sql`SELECT count() AS running FROM system.processes WHERE startsWith(query_id, ${insertQueryIdPrefix(database)}) AND NOT startsWith(query_id, ${insertQueryIdPrefix(database, ownInstanceId)})`;
+  return sql`SELECT query_id FROM system.processes WHERE startsWith(query_id, ${insertQueryIdPrefix(database)}) AND NOT startsWith(query_id, ${insertQueryIdPrefix(database, ownInstanceId)})`;
+}
+
+/** How many of these queries still run. */
+export function stillRunningQuery(queryIds: readonly string[]): Sql {
+  return sql`SELECT count() AS running FROM system.processes WHERE has(${queryIds}, query_id)`;
 }
 
 /** Whether one of this process's inserts is still running (a timed-out insert may still land). */
 export function ownInsertQuery(queryId: string): Sql {
-  return sql`SELECT count() AS running FROM system.processes WHERE query_id = ${queryId}`;
+  return stillRunningQuery([queryId]);
 }

@@ -16,6 +16,7 @@ import {
   type OffsetRange,
   ownInsertQuery,
   type SinkTable,
+  stillRunningQuery,
   storedOffsetsQuery,
 } from './tables.ts';
 import { LINE_ITEM_TSV_COLUMNS } from './tsv.ts';
@@ -34,7 +35,7 @@ export interface SinkWriter {
     topic: string,
     ranges: readonly OffsetRange[],
   ): Promise<Map<number, Set<string>>>;
-  /** Waits until no insert by another sink process runs on the server. */
+  /** Waits until the inserts another sink process has running on the server now have ended. */
   waitForForeignInserts(options: { pollMs: number; timeoutMs: number }): Promise<void>;
   /** Waits until the insert with this query id no longer runs on the server. */
   waitForInsert(queryId: string, options: { pollMs: number; timeoutMs: number }): Promise<void>;
@@ -123,9 +124,13 @@ export function createSinkWriter({
       }
       return stored;
     },
-    waitForForeignInserts(options) {
-      return waitUntilNone(
+    async waitForForeignInserts(options) {
+      const running = await clickhouse.rows<{ query_id: string }>(
         foreignInsertsQuery(clickhouse.database, instanceId),
+      );
+      if (running.length === 0) return;
+      await waitUntilNone(
+        stillRunningQuery(running.map((row) => row.query_id)),
         'another sink process’s insert',
         options,
       );
