@@ -12,6 +12,7 @@
  * settings: BENCH_BATCH_BYTES, BENCH_LINGER_MS, BENCH_PRODUCER_THREAD=main.
  */
 import { randomUUID } from 'node:crypto';
+import { loadavg } from 'node:os';
 import {
   createKafka,
   createUsageCodec,
@@ -118,6 +119,7 @@ async function recordBench(): Promise<number> {
 
 async function deliveryBench(): Promise<{
   eventsPerS: number;
+  cpuUsPerEvent: number;
   delivered: number;
   batches: number;
   verified: boolean;
@@ -146,6 +148,7 @@ async function deliveryBench(): Promise<{
     progress(`${RUNS} runs started; publishing ${EVENTS} model calls to ${topic}`);
     const call = { provider: 'anthropic', model: 'claude-sonnet-4-5', usage, durationMs: 2_310 };
     const before = meter.stats().deliveredEvents;
+    const cpuBefore = process.cpuUsage();
     const started = process.hrtime.bigint();
     for (let i = 0; i < EVENTS; i++) {
       // The documented pattern: synchronous while there is room, await only under backpressure.
@@ -154,6 +157,9 @@ async function deliveryBench(): Promise<{
     }
     await meter.flush();
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+    // CPU of this process (every thread: the recording thread and the producer thread), which a busy
+    // shared machine does not inflate the way it inflates wall time.
+    const cpu = process.cpuUsage(cpuBefore);
     const stats = meter.stats();
     await meter.close();
     const delivered = stats.deliveredEvents - before;
@@ -165,6 +171,7 @@ async function deliveryBench(): Promise<{
     );
     return {
       eventsPerS: Math.round(delivered / seconds),
+      cpuUsPerEvent: (cpu.user + cpu.system) / delivered,
       delivered,
       batches: stats.deliveredBatches,
       verified,
@@ -184,11 +191,13 @@ const recordUs = await recordBench();
 process.stdout.write(
   `${JSON.stringify({
     events_per_s: delivery.eventsPerS,
+    sdk_cpu_us_per_event: Number(delivery.cpuUsPerEvent.toFixed(2)),
     encode_us_per_event: Number(encodeUs.toFixed(2)),
     record_us_per_event: Number(recordUs.toFixed(2)),
     peak_rss_mb: Math.round(peakRssMb),
     events: delivery.delivered,
     batches: delivery.batches,
     offsets_verified: delivery.verified,
+    load_avg_1m: Number(loadavg()[0]!.toFixed(2)),
   })}\n`,
 );

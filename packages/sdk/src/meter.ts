@@ -58,11 +58,15 @@ export interface MeterOptions {
   onError?: (err: TollgateError) => void;
   /** How long a batch waits for more events before it is sent. Default 5 ms. */
   lingerMs?: number;
-  /** Upper bound of one produce request (keys + values + record overhead). Default 1,000,000. */
+  /**
+   * Upper bound of one produce request (keys + values + record overhead). Default 500,000: kafkajs
+   * groups a request's messages by partition in time quadratic in their number, so larger batches
+   * cost more CPU per event, not less.
+   */
   batchMaxBytes?: number;
-  /** Events accepted and not yet acknowledged, at most. Default 100,000. */
+  /** Events accepted and not yet acknowledged, at most. Default 50,000. */
   maxBufferedEvents?: number;
-  /** Bytes accepted and not yet acknowledged, at most. Default 64 MiB. */
+  /** Bytes accepted and not yet acknowledged, at most. Default 32 MiB. */
   maxBufferedBytes?: number;
   /** How long a record call waits for room in a full buffer before it rejects. Default 30 s. */
   bufferTimeoutMs?: number;
@@ -143,8 +147,8 @@ export function createMeter(options: MeterOptions): Meter {
   const rateCardPath = options.rateCardPath ?? DEFAULT_RATE_CARD_PATH;
   let loadingEstimator: Promise<CostEstimator> | undefined;
 
-  const maxBufferedBytes = positive(options.maxBufferedBytes, 64 * 1024 * 1024, 'maxBufferedBytes', 1024);
-  const batchMaxBytes = positive(options.batchMaxBytes, 1_000_000, 'batchMaxBytes', 1024);
+  const maxBufferedBytes = positive(options.maxBufferedBytes, 32 * 1024 * 1024, 'maxBufferedBytes', 1024);
+  const batchMaxBytes = positive(options.batchMaxBytes, 500_000, 'batchMaxBytes', 1024);
   if (batchMaxBytes > maxBufferedBytes)
     throw new ConfigError('createMeter: batchMaxBytes must not exceed maxBufferedBytes', {
       field: 'batchMaxBytes',
@@ -175,7 +179,7 @@ export function createMeter(options: MeterOptions): Meter {
     transport,
     lingerMs: positive(options.lingerMs, 5, 'lingerMs', 0),
     batchMaxBytes,
-    maxBufferedEvents: positive(options.maxBufferedEvents, 100_000, 'maxBufferedEvents'),
+    maxBufferedEvents: positive(options.maxBufferedEvents, 50_000, 'maxBufferedEvents'),
     maxBufferedBytes,
     bufferTimeoutMs: positive(options.bufferTimeoutMs, 30_000, 'bufferTimeoutMs', 0),
     retryBackoffMs: positive(options.retryBackoffMs, 100, 'retryBackoffMs'),
