@@ -119,6 +119,7 @@ async function executeRun(
     feature: plan.feature,
     customer_id: plan.customer,
     environment: plan.environment,
+    ...(plan.tags ? { tags: plan.tags } : {}),
     ...(plan.ceilings ? { ceilings: plan.ceilings } : {}),
   });
   const ledger: RunLedger = {

@@ -65,6 +65,8 @@ export interface RunPlan {
   feature: string | null;
   customer: string | null;
   environment: string | null;
+  /** Free-form business tags of the run (e.g. `phase` in the hidden-costs scenario). */
+  tags?: Record<string, string>;
   agentName: string;
   actions: Action[];
   outcome: RunOutcome;

@@ -148,14 +148,21 @@ export function sharedKeyFleet(
   { tagged }: { tagged: boolean },
 ): RunPlan[] {
   const phase = tagged ? 'tagged' : 'untagged';
-  const lines: [string, ModelChoice, UsageShape, number][] = [
-    ['support-bot', MODELS.sonnet, { ...CHAT, inputMin: 20_000, inputMax: 40_000, cacheHit: 0.3 }, 4],
-    ['code-review', MODELS.gpt5mini, CHAT, 3],
-    ['search-assist', MODELS.flash, CHAT, 3],
+  // Three product lines in a fixed 4:3:3 mix of runs. support-bot answers from long ticket histories
+  // on Sonnet; code-review runs GPT-5; search-assist runs Haiku: support-bot ends up near two thirds.
+  const lines: [string, ModelChoice, UsageShape][] = [
+    ['support-bot', MODELS.sonnet, { ...CHAT, inputMin: 20_000, inputMax: 40_000, cacheHit: 0.3 }],
+    [
+      'code-review',
+      MODELS.gpt5,
+      { ...CHAT, inputMin: 20_000, inputMax: 40_000, outputMin: 500, outputMax: 3_000, cacheHit: 0.3 },
+    ],
+    ['search-assist', MODELS.haiku, { ...CHAT, inputMin: 20_000, inputMax: 40_000, cacheHit: 0.3 }],
   ];
+  const mix = [0, 1, 2, 0, 1, 2, 0, 1, 2, 0];
   const plans: RunPlan[] = [];
   for (let i = 0; i < runs; i++) {
-    const [feature, choice, shape] = random.weighted(lines.map((line) => [line, line[3]] as const));
+    const [feature, choice, shape] = lines[mix[i % mix.length]!]!;
     const actions: Action[] = [];
     for (let turn = 0, turns = random.int(3, 6); turn < turns; turn++)
       actions.push(model(0, choice, random, shape));
@@ -215,14 +222,12 @@ export function fanoutFleet(options: PresetOptions, { workers = 400, ceiling = 2
     model(0, MODELS.sonnet, random, CHAT),
     { op: 'spawn', agent: 0, name: 'researcher', count: workers },
   ];
+  // Workers run on Haiku: each is cheap; hundreds of them are not.
+  const worker: UsageShape = { ...CHAT, inputMin: 30_000, inputMax: 40_000, cacheHit: 0.2 };
   for (let w = 1; w <= workers; w++) {
-    actions.push(
-      model(w, MODELS.sonnet, random, { ...CHAT, inputMin: 30_000, inputMax: 40_000, cacheHit: 0.2 }),
-    );
+    actions.push(model(w, MODELS.haiku, random, worker));
     actions.push({ op: 'tool', agent: w, tool: 'web_search', signature: `q-${w}`, provider: 'anthropic' });
-    actions.push(
-      model(w, MODELS.sonnet, random, { ...CHAT, inputMin: 30_000, inputMax: 40_000, cacheHit: 0.2 }),
-    );
+    actions.push(model(w, MODELS.haiku, random, worker));
   }
   actions.push(model(0, MODELS.sonnet, random, CHAT));
   plans.push({
@@ -291,6 +296,7 @@ export function hiddenCostsFleet({ random, nonce, runs }: PresetOptions): RunPla
         customer: 'cus_hooli',
         environment: 'production',
         agentName: 'data-agent',
+        tags: { phase },
         actions,
         outcome: 'success',
         label: phase,
