@@ -155,6 +155,26 @@ describe('SDK through the real broker', { skip: skipIntegration }, () => {
     assert.equal(new Set(events.map((e) => e.event.event_id)).size, events.length);
   });
 
+  it('delivers the same way with the producer on the calling thread', async () => {
+    const m = meter({ producerThread: 'main' });
+    const run = await m.startRun({ runId: `run-main-thread-${ctx.database}` });
+    for (let i = 0; i < 500; i++)
+      await run.recordModelCall({
+        provider: 'openai',
+        model: 'gpt-5-nano',
+        usage: { input_tokens: i, output_tokens: 1 },
+      });
+    await run.end('success');
+    await m.close();
+    const events = await eventsOnTopic(run.runId);
+    assert.equal(events.length, 502);
+    assert.deepEqual(
+      events.filter((e) => e.event.kind === 'model_call').map((e) => e.event.model_call!.input_tokens),
+      Array.from({ length: 500 }, (_, i) => i),
+      'in the order recorded',
+    );
+  });
+
   it('spawn trees three levels deep arrive with the right parents and depths', async () => {
     const m = meter();
     const run = await m.startRun({ runId: `run-tree-${ctx.database}` });

@@ -496,6 +496,20 @@ describe('meter', () => {
     assert.throws(() => createMeter({ ...base, lingerMs: -1 }), /lingerMs/);
   });
 
+  it('refuses an event too large for one produce request before it is buffered', async () => {
+    const { meter, events } = meterWith({ batchMaxBytes: 2048 });
+    const run = await meter.startRun({ tags: { note: 'x'.repeat(1500) } });
+    assert.throws(
+      () => run.recordToolCall({ toolName: 'fetch', signature: 'y'.repeat(600) }),
+      (err: ValidationError) => err.field === 'event' && /batchMaxBytes/.test(err.rule),
+    );
+    await meter.close();
+    assert.deepEqual(
+      events.map((e) => e.kind),
+      ['run_start'],
+    );
+  });
+
   it('refuses calls after close', async () => {
     const { meter } = meterWith();
     const run = await meter.startRun();

@@ -194,7 +194,14 @@ export function createMeter(options: MeterOptions): Meter {
       if (closed) throw new MeterClosedError(`record ${event.kind}`);
       const result = validateUsageEvent(event);
       if (!result.ok) throw new ValidationError(result.field, result.rule);
-      return delivery.offer({ key: run.key, value: codec.encode(event), keyHash: run.keyHash });
+      const value = codec.encode(event);
+      // An event that cannot fit a produce request would be refused by the broker: refuse it here.
+      if (value.length + run.key.length > batchMaxBytes)
+        throw new ValidationError(
+          'event',
+          `encodes to ${value.length} bytes, more than batchMaxBytes (${batchMaxBytes})`,
+        );
+      return delivery.offer({ key: run.key, value, keyHash: run.keyHash });
     },
     report(err) {
       logger.error({ err }, 'event could not be recorded');
