@@ -66,6 +66,11 @@ export async function startPipeline(ctx: TestContext, options: StartPipelineOpti
     CLICKHOUSE_URL: ctx.clickhouseUrl,
     CLICKHOUSE_DATABASE: ctx.database,
     TOPIC_PREFIX: ctx.topicPrefix,
+    // Consumer groups (and the transactional ids derived from them) of this test only: a group shared
+    // with another pipeline on the same broker would split its partitions with that pipeline.
+    PRICER_GROUP_ID: `${ctx.topicPrefix}pricer`,
+    SINK_GROUP_ID: `${ctx.topicPrefix}sink`,
+    DETECTOR_GROUP_ID: `${ctx.topicPrefix}detector`,
     LOG_LEVEL: 'info',
     ...options.env,
   };
