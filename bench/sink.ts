@@ -45,6 +45,15 @@ const logger = silentLogger();
 const progress = (line: string) => process.stdout.write(`${line}\n`);
 const sleep = (ms: number) => new Promise((done) => setTimeout(done, ms));
 
+/** Ends the run after the sink phase (caught below, so the bench database and topics are still dropped). */
+class SinkOnly extends Error {
+  readonly lineItemsPerS: number;
+  constructor(lineItemsPerS: number) {
+    super('sink only');
+    this.lineItemsPerS = lineItemsPerS;
+  }
+}
+
 function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? Number.NaN;
 }
@@ -100,15 +109,17 @@ try {
     `published ${EVENTS} priced events (${expected} line items) in ${((performance.now() - publishStarted) / 1000).toFixed(1)} s`,
   );
 
+  const registry = createRegistry('bench-sink');
   const sink = createSink({
     kafka,
     writer: createSinkWriter({ clickhouse: ch }),
     logger,
-    metrics: createSinkMetrics(createRegistry('bench-sink')),
+    metrics: createSinkMetrics(registry),
     topics: { priced: topics.priced, alerts: topics.alerts, deadLetters: topics.deadLetters },
     groupId: `bench-sink-${id}`,
   });
   const sinkStarted = performance.now();
+  const cpuBefore = process.cpuUsage();
   await sink.start();
   let firstAt = 0;
   let firstCount = 0;
@@ -124,13 +135,25 @@ try {
     await sleep(20);
   }
   const doneAt = performance.now();
+  const cpu = process.cpuUsage(cpuBefore);
   await sink.stop(10_000);
+  const inserts = ((await registry.getSingleMetric('tollgate_sink_insert_duration_seconds')?.get())?.values ??
+    []) as { metricName?: string; labels: Record<string, unknown>; value: number }[];
+  const insertOf = (suffix: string) =>
+    inserts.find((v) => v.metricName?.endsWith(suffix) && v.labels.table === 'line_items')?.value ?? 0;
+  const insertSeconds = insertOf('_sum');
+  const insertCount = insertOf('_count');
+  progress(
+    `sink process CPU ${((cpu.user + cpu.system) / expected).toFixed(2)} µs per line item; ${insertCount} line_items inserts, ${((insertSeconds * 1000) / Math.max(1, insertCount)).toFixed(0)} ms each on average (${((insertSeconds * 1e6) / expected).toFixed(2)} µs per line item in ClickHouse)`,
+  );
   const lineItemsPerS = Math.round((expected - firstCount) / ((doneAt - firstAt) / 1000));
   const stored = await count();
   progress(
     `sink: ${expected} line items in ${((doneAt - sinkStarted) / 1000).toFixed(1)} s including the group join (${((firstAt - sinkStarted) / 1000).toFixed(1)} s); ${lineItemsPerS} line items/s after the first insert; stored ${stored}`,
   );
 
+  // BENCH_SINK_GENERATED_LINES=0 measures the sink only.
+  if (GENERATED_LINES === 0) throw new SinkOnly(lineItemsPerS);
   // 2. Ten million line items, generated server-side, and the allocation query over them.
   await ch.exec('TRUNCATE TABLE line_items');
   await ch.exec('TRUNCATE TABLE line_items_by_attribution_hourly');
@@ -237,12 +260,17 @@ try {
       query_p50_ms: Math.round(rollupQuery.p50),
       query_hourly_p95_ms: Math.round(hourly.p95),
       query_line_items_path_p95_ms: Math.round(lineItemsQuery.p95),
+      sink_cpu_us_per_line_item: Number(((cpu.user + cpu.system) / expected).toFixed(2)),
+      insert_us_per_line_item: Number(((insertSeconds * 1e6) / expected).toFixed(2)),
       line_items_queried: generated,
       generate_line_items_per_s: Math.round(generated / generateS),
       // the machine is shared: figures under load are pessimistic
       load_average_1m: Number(loadavg()[0]?.toFixed(2)),
     })}\n`,
   );
+} catch (err) {
+  if (!(err instanceof SinkOnly)) throw err;
+  process.stdout.write(`${JSON.stringify({ line_items_per_s: err.lineItemsPerS })}\n`);
 } finally {
   await admin.deleteTopics({ topics: specs.map((spec) => spec.name) }).catch(() => {});
   await admin.disconnect().catch(() => {});

@@ -19,13 +19,28 @@ import type { Row } from './rows.ts';
 import { SINK_TABLES, type SinkTable } from './tables.ts';
 import type { SinkWriter } from './writer.ts';
 
+/** One message's rows for one table: a message is stored in a table entirely or not at all. */
 export interface Entry {
   table: SinkTable;
-  /** An object (JSONEachRow) or a TSV line (line_items, see tsv.ts). */
-  row: Row | string;
+  /** Objects (JSONEachRow), or for line_items a block of TSV lines each ending in '\n' (tsv.ts). */
+  rows: Row[] | string;
+  /** How many rows `rows` holds. */
+  count: number;
   topic: string;
   partition: number;
   offset: string;
+}
+
+function rowCount(entries: readonly Entry[]): number {
+  let n = 0;
+  for (const entry of entries) n += entry.count;
+  return n;
+}
+
+/** The insert payload of entries of one table: one TSV body, or the objects in order. */
+function payload(entries: readonly Entry[]): Row[] | string {
+  if (typeof entries[0]?.rows === 'string') return entries.map((entry) => entry.rows as string).join('');
+  return entries.flatMap((entry) => entry.rows as Row[]);
 }
 
 export interface Commit {
@@ -66,6 +81,7 @@ export interface Batcher {
 
 interface Pending {
   entries: Entry[];
+  rows: number;
   commits: Map<string, Commit>;
   waiters: { resolve: () => void; reject: (err: Error) => void }[];
   heartbeats: (() => Promise<void>)[];
@@ -74,6 +90,7 @@ interface Pending {
 
 const emptyPending = (): Pending => ({
   entries: [],
+  rows: 0,
   commits: new Map(),
   waiters: [],
   heartbeats: [],
@@ -149,20 +166,19 @@ export function createBatcher({
       const queryId = writer.newQueryId(table);
       const started = performance.now();
       try {
-        await writer.insert(
-          table,
-          remaining.map((entry) => entry.row),
-          queryId,
-        );
+        await writer.insert(table, payload(remaining), queryId);
         metrics.insertSeconds.observe({ table }, (performance.now() - started) / 1000);
-        metrics.rowsInserted.inc({ table }, remaining.length);
+        metrics.rowsInserted.inc({ table }, rowCount(remaining));
         metrics.clickhouseUp.set(1);
         return;
       } catch (err) {
         if (!isRetriable(err)) throw err;
         metrics.retries.inc({ operation: `insert_${table}` });
         metrics.clickhouseUp.set(0);
-        logger.warn({ err, table, rows: remaining.length, queryId }, 'insert failed, checking what landed');
+        logger.warn(
+          { err, table, rows: rowCount(remaining), queryId },
+          'insert failed, checking what landed',
+        );
       }
       await heartbeat();
       await sleep(delayMs);
@@ -179,7 +195,7 @@ export function createBatcher({
         heartbeat,
       );
       remaining = batch.filter((entry) => !stored.has(positionKey(entry)));
-      const landed = batch.length - remaining.length;
+      const landed = rowCount(batch) - rowCount(remaining);
       if (landed > 0) {
         metrics.duplicatesSkipped.inc({ table }, landed);
         logger.info({ table, rows: landed, queryId }, 'failed insert had landed; not inserting it again');
@@ -229,7 +245,7 @@ export function createBatcher({
     if (flushing || pending.waiters.length === 0) return;
     const now = Date.now();
     const due =
-      pending.entries.length >= maxRows
+      pending.rows >= maxRows
         ? now
         : Math.max(lastFlushStartedAt + flushIntervalMs, pending.firstAddedAt + lingerMs);
     if (timer) clearTimeout(timer);
@@ -248,7 +264,7 @@ export function createBatcher({
         for (const waiter of batch.waiters) waiter.resolve();
       },
       (err: Error) => {
-        logger.error({ err, rows: batch.entries.length }, 'flush failed; its offsets stay uncommitted');
+        logger.error({ err, rows: batch.rows }, 'flush failed; its offsets stay uncommitted');
         for (const waiter of batch.waiters) waiter.reject(err);
         // What is buffered behind a failed flush waits on the same broken path: fail it too, so the
         // consumer restarts from the committed offsets and resynchronises.
@@ -273,12 +289,17 @@ export function createBatcher({
       if (aborted) return Promise.reject(aborted);
       return new Promise<void>((resolve, reject) => {
         if (pending.waiters.length === 0) pending.firstAddedAt = Date.now();
-        for (const entry of entries) pending.entries.push(entry);
+        for (const entry of entries) {
+          pending.entries.push(entry);
+          pending.rows += entry.count;
+        }
         for (const c of commits) pending.commits.set(`${c.topic}|${c.partition}`, c);
         pending.waiters.push({ resolve, reject });
         pending.heartbeats.push(heartbeat);
-        metrics.bufferedRows.set(pending.entries.length);
-        scheduleFlush();
+        metrics.bufferedRows.set(pending.rows);
+        // Full: start the insert now, so ClickHouse works on it while the next batches decode.
+        if (pending.rows >= maxRows && !flushing) startFlush();
+        else scheduleFlush();
       });
     },
     flushNow() {
@@ -293,7 +314,7 @@ export function createBatcher({
       timer = undefined;
       abortPending(reason);
     },
-    bufferedRows: () => pending.entries.length,
+    bufferedRows: () => pending.rows,
     async idle(timeoutMs) {
       const deadline = Date.now() + timeoutMs;
       while (flushing || pending.waiters.length > 0) {

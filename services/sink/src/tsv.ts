@@ -72,14 +72,27 @@ function tsvArray(values: readonly string[]): string {
   return `[${values.map(quoteString).join(',')}]`;
 }
 
-/** One TSV line (no trailing line feed) per line item of the event. */
-export function lineItemTsv(event: PricedEvent, source: SourcePosition, insertedAt: string): string[] {
-  if (event.line_items.length === 0) return [];
+let lastSecond = Number.NaN;
+let lastSecondText = '';
+
+/** Event times of one batch are close together: format each second once. */
+function dateTime(ms: number): string {
+  const second = Math.floor(ms / 1000);
+  if (second !== lastSecond) {
+    lastSecond = second;
+    lastSecondText = formatDateTime(new Date(second * 1000));
+  }
+  return lastSecondText;
+}
+
+/** The event's line items as TSV lines, each ending in '\n' ('' for an event without line items). */
+export function lineItemTsv(event: PricedEvent, source: SourcePosition, insertedAt: string): string {
+  if (event.line_items.length === 0) return '';
   const u = event.usage;
   const keys = Object.keys(u.tags ?? {}).sort();
   const prefix = [
     tsvField(u.event_id),
-    formatDateTime(new Date(u.event_time)),
+    dateTime(u.event_time),
     tsvField(u.kind),
     tsvField(u.run_id),
     tsvField(u.agent_id ?? ''),
@@ -105,8 +118,9 @@ export function lineItemTsv(event: PricedEvent, source: SourcePosition, inserted
     source.offset,
     insertedAt,
   ].join('\t');
-  return event.line_items.map(
-    (line) =>
-      `${prefix}\t${line.line_no}\t${tsvField(line.category)}\t${tsvField(line.item)}\t${tsvField(line.unit)}\t${tsvField(line.quantity)}\t${Number(line.quantity)}\t${tsvField(line.unit_price ?? '')}\t${line.priced ? line.cost_nanos : 0}\t${line.priced ? 1 : 0}`,
-  );
+  let block = '';
+  for (const line of event.line_items) {
+    block += `${prefix}\t${line.line_no}\t${tsvField(line.category)}\t${tsvField(line.item)}\t${tsvField(line.unit)}\t${tsvField(line.quantity)}\t${Number(line.quantity)}\t${tsvField(line.unit_price ?? '')}\t${line.priced ? line.cost_nanos : 0}\t${line.priced ? 1 : 0}\n`;
+  }
+  return block;
 }

@@ -25,9 +25,9 @@ export interface SinkWriter {
   readonly instanceId: string;
   /**
    * Inserts rows as one block; resolves when ClickHouse acknowledged it. Rows are objects (JSONEachRow)
-   * or, for line_items, TSV lines in LINE_ITEM_TSV_COLUMNS order (tsv.ts).
+   * or, for line_items, a TSV body: lines in LINE_ITEM_TSV_COLUMNS order, each ending in '\n' (tsv.ts).
    */
-  insert(table: SinkTable, rows: readonly (Row | string)[], queryId: string): Promise<void>;
+  insert(table: SinkTable, rows: readonly Row[] | string, queryId: string): Promise<void>;
   newQueryId(table: SinkTable): string;
   /** partition → offsets already stored in `table` for messages of `topic` within the ranges. */
   storedOffsets(
@@ -85,12 +85,12 @@ export function createSinkWriter({
     async insert(table, rows, queryId) {
       if (rows.length === 0) return;
       try {
-        if (typeof rows[0] === 'string') {
+        if (typeof rows === 'string') {
           if (table !== 'line_items')
             throw new TollgateError(`sink: no TSV layout for ${table}`, { code: 'TG_SINK_BUG' });
           await clickhouse.client.insert({
             table,
-            values: Readable.from([Buffer.from(`${(rows as string[]).join('\n')}\n`)], { objectMode: false }),
+            values: Readable.from([Buffer.from(rows)], { objectMode: false }),
             format: 'TabSeparated',
             columns: [...LINE_ITEM_TSV_COLUMNS],
             query_id: queryId,
