@@ -11,6 +11,7 @@ import {
 import { Command } from 'commander';
 import { deletePolicies, publishRateCardFile, setPolicies } from './commands/admin.ts';
 import { followAlerts, formatAlert } from './commands/alerts.ts';
+import { runDemo } from './commands/demo.ts';
 import { SECTIONS } from './commands/report.ts';
 import { type ReportFlags, runReport } from './commands/report-command.ts';
 import { runSimulation, type SimulateFlags } from './commands/simulate.ts';
@@ -58,15 +59,30 @@ async function up(deps: ProgramDeps): Promise<void> {
   progress(`logs under ${settings.home}/logs; ready in ${(result.elapsedMs / 1000).toFixed(1)} s`);
 }
 
-async function upPipeline(deps: ProgramDeps): Promise<void> {
+async function upPipeline(deps: ProgramDeps, { demo }: { demo: boolean }): Promise<void> {
   await up(deps);
   const settings = infraSettings(deps);
   const keys = ensureLocalKeys(settings.home);
+  process.stdout.write('tollgate: starting the pipeline services\n');
   const services = await startServices(settings, { API_KEYS_FILE: keys.recordsFile });
   for (const service of services) {
     const verb = service.started ? 'started' : 'already running';
     progress(`${service.name.padEnd(11)} ${verb} (pid ${service.pid}) on 127.0.0.1:${service.port}`);
   }
+  if (demo) await runDemo(deps);
+  const acmeKey = keys.keys.get('acme') ?? '<key>';
+  process.stdout.write(
+    [
+      '',
+      'Tollgate is running.',
+      `  API        http://127.0.0.1:8080 (OpenAPI at /openapi.json); keys per org in ${settings.home}/api-keys.txt`,
+      `             curl -H 'authorization: Bearer ${acmeKey}' 'http://127.0.0.1:8080/v1/allocation?from=${new Date(Date.now() - 86_400_000).toISOString().slice(0, 10)}&to=${new Date(Date.now() + 86_400_000).toISOString().slice(0, 10)}&group_by=feature'`,
+      '  ingest     http://127.0.0.1:9104/v1/events (JSON) and /v1/traces (OTLP/HTTP JSON)',
+      '  Kafka      127.0.0.1:9092   ClickHouse http://127.0.0.1:8123 (database tollgate)',
+      '  next       ./tollgate report | ./tollgate alerts | ./tollgate simulate --preset normal --duration 60 --rate 200 | ./tollgate status | ./tollgate down',
+      '',
+    ].join('\n'),
+  );
 }
 
 async function down(
@@ -157,8 +173,11 @@ export function buildProgram(deps: ProgramDeps): Command {
 
   program
     .command('up')
-    .description('start the whole pipeline locally: Kafka, ClickHouse and every Tollgate service')
-    .action(() => upPipeline(deps));
+    .description(
+      'start the whole pipeline locally: Kafka, ClickHouse and every Tollgate service, then a short demo fleet',
+    )
+    .option('--no-demo', 'start everything, skip the demo fleet and report')
+    .action((options: { demo: boolean }) => upPipeline(deps, options));
   program
     .command('down')
     .description('stop everything `up` started; data is kept')
