@@ -7,6 +7,7 @@ import { after, before, describe, it } from 'node:test';
 import {
   type ClickHouse,
   createAlertCodec,
+  createClickHouse,
   createDeadLetterCodec,
   createPricedCodec,
   createRegistry,
@@ -17,6 +18,7 @@ import { createTestContext, skipIntegration, type TestContext } from '@tollgate/
 import { createSinkMetrics } from './metrics.ts';
 import { lineItemRows } from './rows.ts';
 import { createSink, type Sink } from './sink.ts';
+import { createProxy } from './test-harness.ts';
 import { costAlert, lineItem, pricedEvent, runEvent } from './testing.ts';
 import { waitFor } from './wait.ts';
 import { createSinkWriter } from './writer.ts';
@@ -187,6 +189,80 @@ describe('sink (Kafka → ClickHouse)', { skip: skipIntegration }, () => {
       'SELECT count() AS n, toString(sum(cost_nanos)) AS cost FROM line_items',
     );
     assert.deepEqual(total, [{ n: '6', cost: '12001000' }]);
+  });
+
+  it('does not insert again what a failed insert had stored (the client saw an error, the rows landed)', async () => {
+    const proxy = await createProxy(new URL(ctx.clickhouseUrl));
+    const viaProxy = createClickHouse({
+      url: `http://127.0.0.1:${proxy.port}`,
+      database: ctx.database,
+      logger: ctx.logger,
+    });
+    const registry = createRegistry('sink-ambiguous');
+    const ambiguous = createSink({
+      kafka: ctx.kafka,
+      writer: createSinkWriter({ clickhouse: viaProxy }),
+      logger: ctx.logger,
+      metrics: createSinkMetrics(registry),
+      topics: { priced: ctx.topics.priced, alerts: ctx.topics.alerts, deadLetters: ctx.topics.deadLetters },
+      groupId: 'sink-test-ambiguous',
+      flushIntervalMs: 200,
+      retryMaxMs: 500,
+    });
+    try {
+      const before = await ch.rows<{ n: string }>('SELECT count() AS n FROM line_items');
+      await ambiguous.start();
+      // Let it join and catch up with what earlier tests left, then make every answer vanish.
+      await waitFor(
+        async () =>
+          (await registry.getSingleMetric('tollgate_sink_messages_total')?.get())?.values.length !== 0,
+        30_000,
+      );
+      await sink?.stop(10_000);
+      sink = undefined;
+      proxy.swallowAnswers(true);
+      await producer.send({
+        topic: ctx.topics.priced,
+        messages: [
+          {
+            key: 'run-a',
+            value: priced.encode(pricedEvent({ event_id: 'amb-1', run_id: 'run-a' })),
+            partition: 1,
+          },
+        ],
+      });
+      await waitFor(
+        async () => (await ch.rows("SELECT 1 FROM line_items WHERE event_id = 'amb-1'")).length === 2,
+        30_000,
+        'the insert to land',
+      );
+      await new Promise((resolve) => setTimeout(resolve, 1_500));
+      proxy.swallowAnswers(false);
+      const metric = async (name: string) =>
+        ((await registry.getSingleMetric(name)?.get())?.values ?? []).reduce((sum, v) => sum + v.value, 0);
+      await waitFor(
+        async () => (await metric('tollgate_sink_duplicates_skipped_total')) >= 2,
+        30_000,
+        'the landed rows to be recognised',
+      );
+      await new Promise((resolve) => setTimeout(resolve, 1_000));
+      const lines = await ch.rows<{ n: string }>(
+        "SELECT count() AS n FROM line_items WHERE event_id = 'amb-1'",
+      );
+      assert.equal(lines[0]?.n, '2', 'stored once');
+      const rollup = await ch.rows<{ n: string }>(
+        "SELECT toString(sum(lines)) AS n FROM line_items_by_run_agent_hourly WHERE run_id = 'run-a'",
+      );
+      assert.equal(rollup[0]?.n, '2', 'counted once in the rollup');
+      assert.ok((await metric('tollgate_sink_retries_total')) > 0);
+    } finally {
+      proxy.swallowAnswers(false);
+      await ambiguous.stop(10_000);
+      await viaProxy.close();
+      await proxy.close();
+      sink = startSink('sink-test-1');
+      await sink.start();
+    }
   });
 
   it('stores an undecodable message found on the dead-letter topic itself instead of looping', async () => {

@@ -91,6 +91,11 @@ export interface Proxy {
   port: number;
   cut(): Promise<void>;
   restore(): Promise<void>;
+  /**
+   * While on, requests reach ClickHouse (and run there) but every answer is swallowed and the client's
+   * connection reset: an insert lands while its client sees a failure.
+   */
+  swallowAnswers(on: boolean): void;
   close(): Promise<void>;
 }
 
@@ -98,6 +103,7 @@ export async function createProxy(target: URL): Promise<Proxy> {
   const port = await freePort();
   const sockets = new Set<Socket>();
   let server: Server | undefined;
+  let swallowing = false;
   const listen = async () => {
     server = createServer((client) => {
       const upstream = connect(Number(target.port), target.hostname);
@@ -111,7 +117,11 @@ export async function createProxy(target: URL): Promise<Proxy> {
       };
       client.on('error', drop).on('close', drop);
       upstream.on('error', drop).on('close', drop);
-      client.pipe(upstream).pipe(client);
+      client.pipe(upstream);
+      upstream.on('data', (chunk: Buffer) => {
+        if (swallowing) drop();
+        else client.write(chunk);
+      });
     });
     server.listen(port, '127.0.0.1');
     await once(server, 'listening');
@@ -124,7 +134,15 @@ export async function createProxy(target: URL): Promise<Proxy> {
     server = undefined;
   };
   await listen();
-  return { port, cut: stop, restore: listen, close: stop };
+  return {
+    port,
+    cut: stop,
+    restore: listen,
+    swallowAnswers: (on) => {
+      swallowing = on;
+    },
+    close: stop,
+  };
 }
 
 export interface Load {
