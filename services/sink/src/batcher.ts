@@ -17,7 +17,7 @@ import { isRetriable, type Logger, TollgateError } from '@tollgate/core';
 import type { SinkMetrics } from './metrics.ts';
 import type { Row } from './rows.ts';
 import { SINK_TABLES, type SinkTable } from './tables.ts';
-import type { SinkWriter } from './writer.ts';
+import type { InsertRows, SinkWriter } from './writer.ts';
 
 /** One message's rows for one table: a message is stored in a table entirely or not at all. */
 export interface Entry {
@@ -37,9 +37,9 @@ function rowCount(entries: readonly Entry[]): number {
   return n;
 }
 
-/** The insert payload of entries of one table: one TSV body, or the objects in order. */
-function payload(entries: readonly Entry[]): Row[] | string {
-  if (typeof entries[0]?.rows === 'string') return entries.map((entry) => entry.rows as string).join('');
+/** The insert payload of entries of one table: TSV blocks (streamed as they are), or the objects in order. */
+function payload(entries: readonly Entry[]): InsertRows {
+  if (typeof entries[0]?.rows === 'string') return { tsv: entries.map((entry) => entry.rows as string) };
   return entries.flatMap((entry) => entry.rows as Row[]);
 }
 

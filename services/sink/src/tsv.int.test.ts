@@ -41,7 +41,7 @@ describe('line item TSV encoding', { skip: skipIntegration }, () => {
     const at = '2026-01-15 11:00:00';
     await writer.insert(
       'line_items',
-      lineItemTsv(event, { topic: 'tsv', partition: 0, offset: '1' }, at),
+      { tsv: [lineItemTsv(event, { topic: 'tsv', partition: 0, offset: '1' }, at)] },
       writer.newQueryId('line_items'),
     );
     await writer.insert(

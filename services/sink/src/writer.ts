@@ -21,13 +21,16 @@ import {
 } from './tables.ts';
 import { LINE_ITEM_TSV_COLUMNS } from './tsv.ts';
 
+/** Objects (JSONEachRow), or line_items TSV blocks: lines in LINE_ITEM_TSV_COLUMNS order, each ending in '\n'. */
+export type InsertRows = readonly Row[] | { tsv: readonly string[] };
+
 export interface SinkWriter {
   readonly instanceId: string;
   /**
    * Inserts rows as one block; resolves when ClickHouse acknowledged it. Rows are objects (JSONEachRow)
    * or, for line_items, a TSV body: lines in LINE_ITEM_TSV_COLUMNS order, each ending in '\n' (tsv.ts).
    */
-  insert(table: SinkTable, rows: readonly Row[] | string, queryId: string): Promise<void>;
+  insert(table: SinkTable, rows: InsertRows, queryId: string): Promise<void>;
   newQueryId(table: SinkTable): string;
   /** partition → offsets already stored in `table` for messages of `topic` within the ranges. */
   storedOffsets(
@@ -83,14 +86,15 @@ export function createSinkWriter({
       return `${prefix}${table}:${sequence}`;
     },
     async insert(table, rows, queryId) {
-      if (rows.length === 0) return;
+      if ('tsv' in rows ? rows.tsv.length === 0 : rows.length === 0) return;
       try {
-        if (typeof rows === 'string') {
+        if ('tsv' in rows) {
           if (table !== 'line_items')
             throw new TollgateError(`sink: no TSV layout for ${table}`, { code: 'TG_SINK_BUG' });
           await clickhouse.client.insert({
             table,
-            values: Readable.from([Buffer.from(rows)], { objectMode: false }),
+            // one chunk per message: no copy of the whole body into one string first
+            values: Readable.from(rows.tsv, { objectMode: false }),
             format: 'TabSeparated',
             columns: [...LINE_ITEM_TSV_COLUMNS],
             query_id: queryId,
