@@ -12,7 +12,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { type ClickHouse, createAlertCodec, createUsageCodec, loadRateCardFile } from '@tollgate/core';
+import { createAlertCodec, createUsageCodec, loadRateCardFile } from '@tollgate/core';
 import { exampleModelCall } from '@tollgate/core/contract/examples';
 import { createMeter, type Meter, type Run } from '@tollgate/sdk';
 import { createTestContext, repoRoot, uniqueId } from '@tollgate/test/support';
@@ -49,7 +49,7 @@ function peakRssMb(pid: number | undefined): number | null {
 const ctx = await createTestContext({ partitions: 6 });
 await ctx.createTopics();
 const ch = await ctx.clickhouse();
-const card = await loadRateCardFile(`${repoRoot}/ratecards/default.yaml`);
+const _card = await loadRateCardFile(`${repoRoot}/ratecards/default.yaml`);
 log('starting pricer, sink and detector');
 const pipeline = await startPipeline(ctx, {
   services: ['pricer', 'sink', 'detector'],

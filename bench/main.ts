@@ -9,7 +9,10 @@ import { fileURLToPath } from 'node:url';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const available = readdirSync(here)
-  .filter((file) => file.endsWith('.ts') && file !== 'main.ts' && !file.startsWith('_') && !file.endsWith('.test.ts'))
+  .filter(
+    (file) =>
+      file.endsWith('.ts') && file !== 'main.ts' && !file.startsWith('_') && !file.endsWith('.test.ts'),
+  )
   .map((file) => file.slice(0, -3))
   .sort();
 
