@@ -209,17 +209,35 @@ describe('sink (Kafka → ClickHouse)', { skip: skipIntegration }, () => {
       flushIntervalMs: 200,
       retryMaxMs: 500,
     });
+    const metric = async (name: string, topic?: string) =>
+      ((await registry.getSingleMetric(name)?.get())?.values ?? [])
+        .filter((v) => topic === undefined || v.labels.topic === topic)
+        .reduce((sum, v) => sum + v.value, 0);
     try {
-      const before = await ch.rows<{ n: string }>('SELECT count() AS n FROM line_items');
-      await ambiguous.start();
-      // Let it join and catch up with what earlier tests left, then make every answer vanish.
-      await waitFor(
-        async () =>
-          (await registry.getSingleMetric('tollgate_sink_messages_total')?.get())?.values.length !== 0,
-        30_000,
-      );
       await sink?.stop(10_000);
       sink = undefined;
+      // A new group reads the topic from the start: what the first test stored is recognised and skipped.
+      await ambiguous.start();
+      await waitFor(
+        async () => (await metric('tollgate_sink_messages_total', ctx.topics.priced)) >= 7,
+        30_000,
+        'catch-up',
+      );
+      // The new group dead-letters the two bad messages again (the DLQ is at-least-once) and stores them:
+      // wait for that to settle so nothing else is in flight.
+      await waitFor(
+        async () =>
+          (await ch.rows('SELECT 1 FROM dead_letters')).length === 4 && (await ambiguous.batcher.idle(0)),
+        30_000,
+        'the dead letters to settle',
+      );
+      const skippedBefore = await metric('tollgate_sink_duplicates_skipped_total');
+      assert.equal(
+        (await ch.rows<{ n: string }>('SELECT count() AS n FROM line_items'))[0]?.n,
+        '6',
+        'nothing stored twice by a second consumer group',
+      );
+      // Now every answer vanishes: the next insert lands but the sink sees a failure.
       proxy.swallowAnswers(true);
       await producer.send({
         topic: ctx.topics.priced,
@@ -238,10 +256,8 @@ describe('sink (Kafka → ClickHouse)', { skip: skipIntegration }, () => {
       );
       await new Promise((resolve) => setTimeout(resolve, 1_500));
       proxy.swallowAnswers(false);
-      const metric = async (name: string) =>
-        ((await registry.getSingleMetric(name)?.get())?.values ?? []).reduce((sum, v) => sum + v.value, 0);
       await waitFor(
-        async () => (await metric('tollgate_sink_duplicates_skipped_total')) >= 2,
+        async () => (await metric('tollgate_sink_duplicates_skipped_total')) >= skippedBefore + 2,
         30_000,
         'the landed rows to be recognised',
       );
