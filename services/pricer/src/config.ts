@@ -24,11 +24,13 @@ export const pricerConfigSchema = z.object({
   /** Duplicate window per usage partition, in offsets (0 disables dropping duplicates). */
   PRICER_DEDUP_WINDOW_OFFSETS: z.coerce.number().int().min(0).default(100_000),
   PRICER_MAX_BYTES_PER_PARTITION: positiveInt.default(2 * 1024 * 1024),
-  PRICER_PARTITIONS_CONCURRENTLY: positiveInt.default(4),
+  PRICER_PARTITIONS_CONCURRENTLY: positiveInt.default(6),
   PRICER_SESSION_TIMEOUT_MS: positiveInt.default(30_000),
   /** The broker aborts a transaction left open this long (after a crash, at the latest). */
   PRICER_TRANSACTION_TIMEOUT_MS: positiveInt.default(30_000),
   PRICER_RATE_CARD_CATCH_UP_MS: positiveInt.default(30_000),
+  /** Most bytes per produce request (the broker refuses record batches over max.message.bytes). */
+  PRICER_MAX_REQUEST_BYTES: positiveInt.default(256 * 1024),
 });
 
 export type PricerConfig = z.infer<typeof pricerConfigSchema>;

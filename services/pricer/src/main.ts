@@ -59,6 +59,7 @@ const pricer = createPricer({
   partitionsConsumedConcurrently: config.PRICER_PARTITIONS_CONCURRENTLY,
   sessionTimeoutMs: config.PRICER_SESSION_TIMEOUT_MS,
   transactionTimeoutMs: config.PRICER_TRANSACTION_TIMEOUT_MS,
+  maxRequestBytes: config.PRICER_MAX_REQUEST_BYTES,
   onFatal: () => {
     void lifecycle.shutdown('consumer failed').then(() => process.exit(1));
   },

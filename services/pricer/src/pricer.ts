@@ -29,7 +29,7 @@ import {
 } from '@tollgate/core';
 import { createDedupWindow, type DedupWindow } from './dedup.ts';
 import type { PricerMetrics } from './metrics.ts';
-import { type Codecs, processMessages } from './process.ts';
+import { type Codecs, type OutMessage, processMessages } from './process.ts';
 import { retryRetriable } from './retry.ts';
 
 export interface PricerTopics {
@@ -57,6 +57,13 @@ export interface PricerOptions {
   maxWaitTimeMs?: number;
   /** The broker aborts a transaction left open this long (a killed pricer's, at the latest). */
   transactionTimeoutMs?: number;
+  /**
+   * Most bytes of messages per produce request. kafkajs puts a request's messages for one partition
+   * in one record batch, which the broker refuses above max.message.bytes (1 MiB by default).
+   */
+  maxRequestBytes?: number;
+  /** A priced event larger than this is dead-lettered: the broker would refuse it (max.message.bytes). */
+  maxMessageBytes?: number;
   now?: () => number;
   /** Called when the consumer stops for good (a non-retriable failure): the process should exit. */
   onFatal?: (err: unknown) => void;
@@ -78,6 +85,41 @@ interface PartitionState {
   committedOffset: number;
 }
 
+/** Splits a batch's output into produce requests of at most `maxBytes` of keys and values each. */
+export function requests(
+  priced: readonly OutMessage[],
+  deadLetters: readonly OutMessage[],
+  maxBytes: number,
+  topics: { priced: string; deadLetters: string },
+): { topic: string; messages: OutMessage[] }[][] {
+  const out: { topic: string; messages: OutMessage[] }[][] = [];
+  let current: { topic: string; messages: OutMessage[] }[] = [];
+  let bytes = 0;
+  for (const [topic, messages] of [
+    [topics.priced, priced],
+    [topics.deadLetters, deadLetters],
+  ] as const) {
+    let group: OutMessage[] | undefined;
+    for (const message of messages) {
+      const size = message.value.length + (message.key?.length ?? 0) + 64;
+      if (bytes + size > maxBytes && bytes > 0) {
+        out.push(current);
+        current = [];
+        group = undefined;
+        bytes = 0;
+      }
+      if (group === undefined) {
+        group = [];
+        current.push({ topic, messages: group });
+      }
+      group.push(message);
+      bytes += size;
+    }
+  }
+  if (current.length > 0) out.push(current);
+  return out;
+}
+
 export function createPricer(options: PricerOptions): Pricer {
   const {
     kafka,
@@ -88,10 +130,12 @@ export function createPricer(options: PricerOptions): Pricer {
     rateCard,
     dedupWindowOffsets = 100_000,
     maxBytesPerPartition = 2 * 1024 * 1024,
-    partitionsConsumedConcurrently = 4,
+    partitionsConsumedConcurrently = 6,
     sessionTimeoutMs = 30_000,
     maxWaitTimeMs = 1_000,
     transactionTimeoutMs = 30_000,
+    maxRequestBytes = 256 * 1024,
+    maxMessageBytes = 1_000_000,
     now = Date.now,
   } = options;
   const transactionalIdPrefix = options.transactionalIdPrefix ?? groupId;
@@ -166,17 +210,15 @@ export function createPricer(options: PricerOptions): Pricer {
       partition,
       committedOffset: state.committedOffset,
       pricedAtMs: started,
+      maxPricedBytes: maxMessageBytes,
     });
     const lastOffset = batch.lastOffset();
     if (Number(lastOffset) >= state.committedOffset) {
-      const topicMessages = [];
-      if (result.priced.length > 0) topicMessages.push({ topic: topics.priced, messages: result.priced });
-      if (result.deadLetters.length > 0)
-        topicMessages.push({ topic: topics.deadLetters, messages: result.deadLetters });
       const transaction = await state.producer.transaction();
       try {
-        if (topicMessages.length > 0) {
-          await transaction.sendBatch({ topicMessages, acks: -1 });
+        if (result.priced.length + result.deadLetters.length > 0) {
+          for (const topicMessages of requests(result.priced, result.deadLetters, maxRequestBytes, topics))
+            await transaction.sendBatch({ topicMessages, acks: -1 });
           logger.debug({ partition, lastOffset, priced: result.priced.length }, 'batch sent; committing');
         }
         await transaction.sendOffsets({

@@ -128,3 +128,24 @@ describe('processing a batch', () => {
     assert.ok(decoded.ok && decoded.value.has_unpriced);
   });
 });
+
+describe('oversized output', () => {
+  it('dead-letters an event whose priced form would exceed the message limit, instead of stalling', () => {
+    const big = call('e9');
+    big.tags = { note: 'x'.repeat(5_000) };
+    const result = processMessages([message(0, codecs.usage.encode(big))], {
+      codecs,
+      card,
+      window: createDedupWindow(10),
+      topic: 'tollgate.usage.v1',
+      partition: 0,
+      committedOffset: 0,
+      pricedAtMs: 1,
+      maxPricedBytes: 4_096,
+    });
+    assert.equal(result.priced.length, 0);
+    const letter = codecs.deadLetter.decode(result.deadLetters[0]!.value);
+    assert.ok(letter.ok);
+    assert.equal(letter.value.reason_code, 'priced_too_large');
+  });
+});

@@ -7,8 +7,8 @@
  * - replayed: below the committed offset, already handled by an earlier transaction; it only feeds
  *   the dedup window (see dedup.ts);
  * - duplicate: a valid event whose (org_id, event_id) is in the window; dropped, counted;
- * - dead letter: undecodable, invalid, or unpriceable (cost overflow), with the original bytes and
- *   the reason; the partition moves on;
+ * - dead letter: undecodable, invalid, unpriceable (cost overflow) or too large once priced, with the
+ *   original bytes and the reason; the partition moves on;
  * - priced: one PricedEvent, keyed by run_id.
  */
 import {
@@ -47,6 +47,8 @@ export interface BatchContext {
   /** Messages below this offset were handled by a committed transaction: they only feed the window. */
   committedOffset: number;
   pricedAtMs: number;
+  /** A priced event larger than this (encoded) could not be produced: it is dead-lettered instead. */
+  maxPricedBytes?: number;
 }
 
 export interface OutMessage {
@@ -71,7 +73,16 @@ export interface BatchResult {
 const EMPTY = Buffer.alloc(0);
 
 export function processMessages(messages: readonly SourceMessage[], ctx: BatchContext): BatchResult {
-  const { codecs, card, window, topic, partition, committedOffset, pricedAtMs } = ctx;
+  const {
+    codecs,
+    card,
+    window,
+    topic,
+    partition,
+    committedOffset,
+    pricedAtMs,
+    maxPricedBytes = 900 * 1024,
+  } = ctx;
   const result: BatchResult = {
     priced: [],
     deadLetters: [],
@@ -136,7 +147,21 @@ export function processMessages(messages: readonly SourceMessage[], ctx: BatchCo
       priced_at: pricedAtMs,
       adjustment_of: null,
     };
-    result.priced.push({ key: Buffer.from(event.run_id), value: codecs.priced.encode(pricedEvent) });
+    const value = codecs.priced.encode(pricedEvent);
+    if (value.length > maxPricedBytes) {
+      const reason = `priced event is ${value.length} bytes, over the ${maxPricedBytes}-byte message limit`;
+      deadLetter(
+        createDeadLetter({
+          stage: STAGE,
+          reasonCode: 'priced_too_large',
+          reason,
+          source,
+          failedAtMs: pricedAtMs,
+        }),
+      );
+      continue;
+    }
+    result.priced.push({ key: Buffer.from(event.run_id), value });
     result.totalNanos += BigInt(pricing.total_nanos);
     result.counts.priced++;
     if (pricing.has_unpriced)
