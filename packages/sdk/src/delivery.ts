@@ -24,6 +24,8 @@ import {
   MeterClosedError,
   type OutboundMessage,
 } from './errors.ts';
+import { createSettlement } from './settlement.ts';
+import { createWaitingRoom } from './waiting-room.ts';
 
 /** Where batches go: Kafka in production. `send` resolves once the broker acknowledged the batch. */
 export interface Transport {
@@ -74,36 +76,11 @@ export interface Delivery {
   stats(): DeliveryStats;
 }
 
-const MAX_RETAINED_FAILURES = 16;
-
 /** Bytes a record adds to a produce request beyond its key and value (lengths, deltas, attributes). */
 export const RECORD_OVERHEAD_BYTES = 16;
 
 function sizeOf(message: OutboundMessage): number {
   return message.key.length + message.value.length + RECORD_OVERHEAD_BYTES;
-}
-
-interface Waiter {
-  message: OutboundMessage;
-  size: number;
-  resolve: () => void;
-  reject: (err: Error) => void;
-  timer: NodeJS.Timeout;
-  done: boolean;
-}
-
-interface Flusher {
-  /** Settled when this many events are settled; 'all' also waits for record calls waiting for room. */
-  target: number | 'all';
-  resolve: () => void;
-  reject: (err: Error) => void;
-  timer: NodeJS.Timeout | undefined;
-}
-
-interface Failure {
-  firstSeq: number;
-  error: DeliveryError;
-  reported: boolean;
 }
 
 export function createDelivery(options: DeliveryOptions): Delivery {
@@ -118,9 +95,14 @@ export function createDelivery(options: DeliveryOptions): Delivery {
   let oldestQueuedAt = 0;
   let bufferedEvents = 0;
   let bufferedBytes = 0;
-  let waiters: Waiter[] = [];
-  let waitersHead = 0;
-  let pendingWaiters = 0;
+  const room = createWaitingRoom({
+    timeoutMs: bufferTimeoutMs,
+    refusal: () => {
+      log.warn({ bufferedEvents, bufferedBytes, bufferTimeoutMs }, 'buffer full, event refused');
+      return new BufferFullError(bufferTimeoutMs, bufferedEvents, bufferedBytes);
+    },
+    onTimeout: () => settlement.recheck(),
+  });
 
   let inFlight: OutboundMessage[] | undefined;
   let inFlightBytes = 0;
@@ -129,11 +111,7 @@ export function createDelivery(options: DeliveryOptions): Delivery {
   let lingerTimer: NodeJS.Timeout | undefined;
   let pumpScheduled = false;
 
-  // Sequence numbers: the n-th accepted event has seq n (1-based); events settle in seq order.
-  let acceptedSeq = 0;
-  let settledSeq = 0;
-  const flushers: Flusher[] = [];
-  const failures: Failure[] = [];
+  const settlement = createSettlement(() => room.pending === 0);
   let closing: Promise<void> | undefined;
   let abandoned = false;
 
@@ -158,7 +136,7 @@ export function createDelivery(options: DeliveryOptions): Delivery {
     queuedBytes += size;
     bufferedEvents += 1;
     bufferedBytes += size;
-    acceptedSeq += 1;
+    settlement.accepted();
     if (queuedBytes >= batchMaxBytes) schedulePump();
     else if (lingerTimer === undefined) lingerTimer = setTimeout(onLinger, lingerMs);
   }
@@ -186,7 +164,7 @@ export function createDelivery(options: DeliveryOptions): Delivery {
     if (inFlight !== undefined || abandoned || head === queue.length) return;
     const waited = Date.now() - oldestQueuedAt;
     const ready =
-      queuedBytes >= batchMaxBytes || waited >= lingerMs || flushers.length > 0 || closing !== undefined;
+      queuedBytes >= batchMaxBytes || waited >= lingerMs || settlement.watched || closing !== undefined;
     if (!ready) {
       if (lingerTimer === undefined) lingerTimer = setTimeout(onLinger, lingerMs - waited);
       return;
@@ -273,103 +251,36 @@ export function createDelivery(options: DeliveryOptions): Delivery {
       stats.deliveredBatches += 1;
     } else {
       stats.failedEvents += batch.length;
-      failures.push({ firstSeq: settledSeq + 1, error, reported: false });
-      // Failed batches keep their bytes for a flush()/close() caller; bound what a long outage retains
-      // (every failure already went to onError with its bytes).
-      if (failures.length > MAX_RETAINED_FAILURES) failures.shift();
     }
-    settledSeq += batch.length;
     bufferedEvents -= batch.length;
     bufferedBytes -= inFlightBytes;
     inFlight = undefined;
     inFlightBytes = 0;
-    admitWaiters();
-    settleFlushers();
+    settlement.settled(batch.length, error);
+    room.admit(hasRoom, enqueue);
     pump();
   }
 
-  function admitWaiters(): void {
-    while (waitersHead < waiters.length) {
-      const waiter = waiters[waitersHead]!;
-      if (!waiter.done) {
-        if (!hasRoom(waiter.size)) return;
-        waiter.done = true;
-        pendingWaiters -= 1;
-        clearTimeout(waiter.timer);
-        enqueue(waiter.message, waiter.size);
-        waiter.resolve();
-      }
-      waitersHead += 1;
-    }
-    waiters = [];
-    waitersHead = 0;
-  }
-
-  function unreportedFailure(target: number): DeliveryError | undefined {
-    const hit = failures.filter((f) => !f.reported && f.firstSeq <= target);
-    for (let i = failures.length - 1; i >= 0; i--) if (failures[i]!.reported) failures.splice(i, 1);
-    if (hit.length === 0) return undefined;
-    for (const failure of hit) failure.reported = true;
-    if (hit.length === 1) return hit[0]!.error;
-    const events = hit.reduce((sum, f) => sum + f.error.eventCount, 0);
-    return new DeliveryError(`${hit.length} batches (${events} events) failed permanently`, {
-      retriable: false,
-      cause: hit[0]!.error,
-      messages: hit.flatMap((f) => f.error.messages),
-      eventCount: events,
-    });
-  }
-
-  function isSettled(target: number | 'all'): boolean {
-    return target === 'all' ? pendingWaiters === 0 && settledSeq >= acceptedSeq : settledSeq >= target;
-  }
-
-  function settleFlushers(): void {
-    for (let i = flushers.length - 1; i >= 0; i--) {
-      const flusher = flushers[i]!;
-      if (!isSettled(flusher.target)) continue;
-      flushers.splice(i, 1);
-      if (flusher.timer !== undefined) clearTimeout(flusher.timer);
-      const failure = unreportedFailure(flusher.target === 'all' ? acceptedSeq : flusher.target);
-      if (failure) flusher.reject(failure);
-      else flusher.resolve();
-    }
-  }
-
   function undelivered(): OutboundMessage[] {
-    const pending = [...(inFlight ?? []), ...queue.slice(head)];
-    for (let i = waitersHead; i < waiters.length; i++)
-      if (!waiters[i]!.done) pending.push(waiters[i]!.message);
-    return pending;
+    return [...(inFlight ?? []), ...queue.slice(head), ...room.messages()];
   }
 
   function waitSettled(timeoutMs: number | undefined, operation: 'flush' | 'close'): Promise<void> {
-    const target = operation === 'close' ? 'all' : acceptedSeq;
-    if (isSettled(target)) {
-      const failure = unreportedFailure(acceptedSeq);
-      return failure ? Promise.reject(failure) : Promise.resolve();
-    }
-    return new Promise<void>((resolve, reject) => {
-      const flusher: Flusher = { target, resolve, reject, timer: undefined };
-      if (timeoutMs !== undefined && Number.isFinite(timeoutMs)) {
-        flusher.timer = setTimeout(() => {
-          const index = flushers.indexOf(flusher);
-          if (index >= 0) flushers.splice(index, 1);
-          const pending = operation === 'close' ? undelivered() : [];
-          const count = target === 'all' ? pending.length : target - settledSeq;
-          reject(new DeadlineError(operation, timeoutMs, pending, count));
-        }, timeoutMs);
-      }
-      flushers.push(flusher);
-      schedulePump();
+    const target = operation === 'close' ? 'all' : settlement.acceptedSeq;
+    const waiting = settlement.wait(target, timeoutMs, () => {
+      const pending = operation === 'close' ? undelivered() : [];
+      const count = target === 'all' ? pending.length : target - settlement.settledSeq;
+      return new DeadlineError(operation, timeoutMs!, pending, count);
     });
+    schedulePump();
+    return waiting;
   }
 
   return {
     offer(message) {
       if (closing !== undefined) throw new MeterClosedError('record');
       const size = sizeOf(message);
-      if (pendingWaiters === 0 && hasRoom(size)) {
+      if (room.pending === 0 && hasRoom(size)) {
         enqueue(message, size);
         return undefined;
       }
@@ -379,25 +290,7 @@ export function createDelivery(options: DeliveryOptions): Delivery {
           details: { field: 'event', rule: 'encoded size must fit maxBufferedBytes', size },
         });
       }
-      return new Promise<void>((resolve, reject) => {
-        const waiter: Waiter = {
-          message,
-          size,
-          resolve,
-          reject,
-          done: false,
-          timer: setTimeout(() => {
-            if (waiter.done) return;
-            waiter.done = true;
-            pendingWaiters -= 1;
-            log.warn({ bufferedEvents, bufferedBytes, bufferTimeoutMs }, 'buffer full, event refused');
-            reject(new BufferFullError(bufferTimeoutMs, bufferedEvents, bufferedBytes));
-            settleFlushers();
-          }, bufferTimeoutMs),
-        };
-        waiters.push(waiter);
-        pendingWaiters += 1;
-      });
+      return room.wait(message, size);
     },
 
     flush(timeoutMs) {
@@ -429,7 +322,7 @@ export function createDelivery(options: DeliveryOptions): Delivery {
       return {
         bufferedEvents,
         bufferedBytes,
-        waitingEvents: pendingWaiters,
+        waitingEvents: room.pending,
         ...stats,
       };
     },
@@ -439,13 +332,6 @@ export function createDelivery(options: DeliveryOptions): Delivery {
   function abandon(): void {
     abandoned = true;
     if (retryTimer !== undefined) clearTimeout(retryTimer);
-    for (let i = waitersHead; i < waiters.length; i++) {
-      const waiter = waiters[i]!;
-      if (waiter.done) continue;
-      waiter.done = true;
-      clearTimeout(waiter.timer);
-      waiter.reject(new MeterClosedError('record'));
-    }
-    pendingWaiters = 0;
+    room.refuseAll(() => new MeterClosedError('record'));
   }
 }
