@@ -159,6 +159,7 @@ export function createPricer(options: PricerOptions): Pricer {
    * duplicate window to hold the previous `dedupWindowOffsets` messages.
    */
   async function takeOver(partition: number): Promise<{ state: PartitionState; startAt: number }> {
+    const startedMs = now();
     await dropPartition(partition);
     const producer = kafka.producer({
       transactionalId: `${transactionalIdPrefix}-${topics.usage}-${partition}`,
@@ -183,7 +184,10 @@ export function createPricer(options: PricerOptions): Pricer {
     };
     states.set(partition, state);
     const startAt = Math.max(committedOffset - dedupWindowOffsets, low);
-    logger.info({ partition, committedOffset, rebuildFrom: startAt }, 'partition taken over');
+    logger.info(
+      { partition, committedOffset, rebuildFrom: startAt, tookMs: now() - startedMs },
+      'partition taken over',
+    );
     return { state, startAt };
   }
 
