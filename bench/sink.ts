@@ -34,7 +34,7 @@ import { lineItem, pricedEvent } from '@tollgate/sink/testing';
 
 const brokers = (process.env.KAFKA_BROKERS ?? '127.0.0.1:9092').split(',');
 const url = process.env.CLICKHOUSE_URL ?? 'http://127.0.0.1:8123';
-const EVENTS = Number(process.env.BENCH_SINK_EVENTS ?? 200_000);
+const EVENTS = Number(process.env.BENCH_SINK_EVENTS ?? 400_000);
 const LINES_PER_EVENT = 5;
 const GENERATED_LINES = Number(process.env.BENCH_SINK_GENERATED_LINES ?? 10_000_000);
 const QUERY_RUNS = 40;
@@ -123,7 +123,9 @@ try {
   await sink.start();
   let firstAt = 0;
   let firstCount = 0;
+  let peakRssBytes = 0;
   for (;;) {
+    peakRssBytes = Math.max(peakRssBytes, process.memoryUsage.rss());
     const n = await count();
     if (n > 0 && firstAt === 0) {
       firstAt = performance.now();
@@ -149,7 +151,7 @@ try {
   const lineItemsPerS = Math.round((expected - firstCount) / ((doneAt - firstAt) / 1000));
   const stored = await count();
   progress(
-    `sink: ${expected} line items in ${((doneAt - sinkStarted) / 1000).toFixed(1)} s including the group join (${((firstAt - sinkStarted) / 1000).toFixed(1)} s); ${lineItemsPerS} line items/s after the first insert; stored ${stored}`,
+    `sink: peak RSS ${Math.round(peakRssBytes / 1048576)} MiB; ${expected} line items in ${((doneAt - sinkStarted) / 1000).toFixed(1)} s including the group join (${((firstAt - sinkStarted) / 1000).toFixed(1)} s); ${lineItemsPerS} line items/s after the first insert; stored ${stored}`,
   );
 
   // BENCH_SINK_GENERATED_LINES=0 measures the sink only.
@@ -260,6 +262,7 @@ try {
       query_p50_ms: Math.round(rollupQuery.p50),
       query_hourly_p95_ms: Math.round(hourly.p95),
       query_line_items_path_p95_ms: Math.round(lineItemsQuery.p95),
+      sink_peak_rss_mib: Math.round(peakRssBytes / 1048576),
       sink_cpu_us_per_line_item: Number(((cpu.user + cpu.system) / expected).toFixed(2)),
       insert_us_per_line_item: Number(((insertSeconds * 1e6) / expected).toFixed(2)),
       line_items_queried: generated,

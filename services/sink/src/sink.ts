@@ -84,8 +84,8 @@ export function createSink(options: SinkOptions): Sink {
   const deadLetters: Codec<DeadLetter> = createDeadLetterCodec();
   const consumer = kafka.consumer({
     groupId,
-    maxBytes: options.fetchMaxBytes ?? 16 * 1024 * 1024,
-    maxBytesPerPartition: options.fetchMaxBytesPerPartition ?? 4 * 1024 * 1024,
+    maxBytes: options.fetchMaxBytes ?? 32 * 1024 * 1024,
+    maxBytesPerPartition: options.fetchMaxBytesPerPartition ?? 8 * 1024 * 1024,
     maxWaitTimeInMs: 500,
     sessionTimeout: options.sessionTimeoutMs ?? 30_000,
     heartbeatInterval: 3_000,
