@@ -18,54 +18,65 @@ export interface DedupWindow {
    * Records a valid event at `offset` and says whether it repeats one inside the window. Offsets
    * must be fed in increasing order.
    */
-  seen(key: string, offset: number): boolean;
+  seen(orgId: string, eventId: string, offset: number): boolean;
   /** Entries currently inside the window. */
   size(): number;
   readonly windowOffsets: number;
 }
 
-export function dedupKey(orgId: string, eventId: string): string {
-  return `${orgId}\u0000${eventId}`;
-}
-
 export function createDedupWindow(windowOffsets: number): DedupWindow {
   if (!Number.isSafeInteger(windowOffsets) || windowOffsets < 0)
     throw new RangeError(`windowOffsets must be a non-negative integer, got ${windowOffsets}`);
-  /** key → offset of its latest occurrence. */
-  const latest = new Map<string, number>();
-  // A FIFO of occurrences as two parallel ring arrays, trimmed from the head as offsets leave.
+  // org_id → (event_id → offset of its latest occurrence). Keyed in two levels so the event_id
+  // strings the decoder made are kept as they are, without building a combined key per event
+  // (that doubled the memory of a full window).
+  const byOrg = new Map<string, Map<string, number>>();
+  // A FIFO of occurrences as parallel arrays, trimmed from the head as offsets leave the window.
   const offsets: number[] = [];
-  const keys: string[] = [];
+  const ids: string[] = [];
+  const maps: Map<string, number>[] = [];
   let head = 0;
+  let entries = 0;
 
   function evictBefore(lowest: number): void {
     while (head < offsets.length && offsets[head]! < lowest) {
-      const key = keys[head]!;
-      if (latest.get(key) === offsets[head]) latest.delete(key);
+      const map = maps[head]!;
+      const id = ids[head]!;
+      if (map.get(id) === offsets[head]) {
+        map.delete(id);
+        entries--;
+      }
       head++;
     }
     // Compact once the consumed head dominates, keeping pushes amortised O(1).
     if (head > 1024 && head * 2 > offsets.length) {
       offsets.splice(0, head);
-      keys.splice(0, head);
+      ids.splice(0, head);
+      maps.splice(0, head);
       head = 0;
     }
   }
 
   return {
     windowOffsets,
-    seen(key, offset) {
+    seen(orgId, eventId, offset) {
       if (windowOffsets === 0) return false;
       evictBefore(offset - windowOffsets);
-      const previous = latest.get(key);
-      const duplicate = previous !== undefined && previous < offset;
-      latest.set(key, offset);
+      let map = byOrg.get(orgId);
+      if (map === undefined) {
+        map = new Map();
+        byOrg.set(orgId, map);
+      }
+      const previous = map.get(eventId);
+      if (previous === undefined) entries++;
+      map.set(eventId, offset);
       offsets.push(offset);
-      keys.push(key);
-      return duplicate;
+      ids.push(eventId);
+      maps.push(map);
+      return previous !== undefined && previous < offset;
     },
     size() {
-      return latest.size;
+      return entries;
     },
   };
 }

@@ -1,6 +1,6 @@
 /** The pricer as a library: for the CLI (`tollgate ratecard publish`, re-pricing) and tests. */
 export { type PricerConfig, pricerConfigSchema } from './config.ts';
-export { createDedupWindow, type DedupWindow, dedupKey } from './dedup.ts';
+export { createDedupWindow, type DedupWindow } from './dedup.ts';
 export { createPricerMetrics, type PricerMetrics } from './metrics.ts';
 export { createPricer, type Pricer, type PricerOptions, type PricerTopics } from './pricer.ts';
 export { type BatchResult, processMessages } from './process.ts';

@@ -22,7 +22,7 @@ import {
   validateUsageEvent,
 } from '@tollgate/core';
 import type { DeadLetter, PricedEvent, UsageEvent } from '@tollgate/core/contract/types';
-import { type DedupWindow, dedupKey } from './dedup.ts';
+import type { DedupWindow } from './dedup.ts';
 
 export const STAGE = 'pricer';
 
@@ -114,7 +114,7 @@ export function processMessages(messages: readonly SourceMessage[], ctx: BatchCo
       else result.counts.replayed++;
       continue;
     }
-    const duplicate = window.seen(dedupKey(event.org_id, event.event_id), offset);
+    const duplicate = window.seen(event.org_id, event.event_id, offset);
     if (replay) {
       result.counts.replayed++;
       continue;
