@@ -130,6 +130,13 @@ export function createRateCardFeed(options: RateCardFeedOptions): RateCardFeed {
         groupId: `${options.groupIdPrefix}-ratecards-${randomUUID()}`,
         readUncommitted: false,
       });
+      consumer.on(consumer.events.CRASH, ({ payload }) => {
+        const level = payload.restart ? 'warn' : 'error';
+        logger[level](
+          { err: payload.error, restart: payload.restart },
+          'rate-card consumer crashed; the current card stays in use',
+        );
+      });
       // END_BATCH_PROCESS also fires for batches of transaction markers only, which skip eachBatch.
       consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload }) => {
         reached.set(payload.partition, BigInt(payload.lastOffset) + 1n);
