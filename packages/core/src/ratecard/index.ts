@@ -1,7 +1,7 @@
 /**
  * Rate cards: the YAML format (schema.ts, documented in ratecards/README.md), its validation
  * (parse.ts, validate.ts), name matching (match.ts), compilation into lookup tables (compile.ts) and
- * the pure pricing function (price.ts).
+ * the pure pricing function (price.ts, with org overrides in overrides.ts and token plans in plan.ts).
  */
 export {
   type CompiledRateCard,

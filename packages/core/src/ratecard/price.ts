@@ -15,27 +15,26 @@
  *   × (1 − org discount) (unless a custom price applies), exact; cost = quantity × unit price,
  *   rounded once.
  */
-import type { CostCategory, LineItem, RateCardRef, ServiceTier, UsageEvent } from '../contract/types.ts';
+import type { CostCategory, LineItem, RateCardRef, UsageEvent } from '../contract/types.ts';
 import {
   type Decimal,
   decimalFromNumber,
   divideHalfEven,
   formatDecimal,
-  multiplyDecimal,
   nanosToNumber,
   toNanos,
 } from '../money.ts';
 import {
-  type CompiledModel,
   type CompiledOverride,
   type CompiledRateCard,
   type CompiledVersion,
   type PlannedPrice,
   type TokenPlan,
-  tierMultiplier,
   versionAt,
 } from './compile.ts';
-import { TOKEN_CLASSES, type TokenClass } from './schema.ts';
+import { activeOverrides, applyOverrides, type LineContext } from './overrides.ts';
+import { modelAt, tokenPlan } from './plan.ts';
+import type { TokenClass } from './schema.ts';
 
 export interface PriceResult {
   line_items: LineItem[];
@@ -62,134 +61,8 @@ function textOf(value: Decimal): string {
   return text;
 }
 
-interface LineContext {
-  category: CostCategory;
-  item: string;
-  provider: string | null;
-  /** The event's model, or the embedding model for embedding tokens. */
-  model: string | null;
-}
-
-function overrideApplies(override: CompiledOverride, line: LineContext): boolean {
-  const custom = override.custom;
-  if (custom) {
-    return (
-      custom.category === line.category &&
-      custom.item.test(line.item) &&
-      (custom.provider === undefined || custom.provider === line.provider) &&
-      (custom.model === undefined || (line.model !== null && custom.model.test(line.model)))
-    );
-  }
-  return (
-    (override.categories === undefined || override.categories.has(line.category)) &&
-    (override.providers === undefined ||
-      (line.provider !== null && override.providers.includes(line.provider)))
-  );
-}
-
-/**
- * The org's price for a line: a matching custom price replaces the list price (first in file order);
- * otherwise the first matching discount scales it. Discounts never stack.
- */
-function applyOverrides(
-  listPrice: Decimal | undefined,
-  line: LineContext,
-  overrides: readonly CompiledOverride[] | undefined,
-): { price: Decimal | undefined; custom: boolean } {
-  if (overrides === undefined) return { price: listPrice, custom: false };
-  let discount: Decimal | undefined;
-  for (const override of overrides) {
-    if (!overrideApplies(override, line)) continue;
-    if (override.custom) return { price: override.custom.perUnit, custom: true };
-    discount ??= override.discountFactor;
-  }
-  return { price: listPrice && discount ? multiplyDecimal(listPrice, discount) : listPrice, custom: false };
-}
-
-function activeOverrides(card: CompiledRateCard, event: UsageEvent): readonly CompiledOverride[] | undefined {
-  const all = card.overridesByOrg.get(event.org_id);
-  if (all === undefined) return undefined;
-  const active = all.filter((o) => o.fromMs <= event.event_time && event.event_time < o.untilMs);
-  return active.length > 0 ? active : undefined;
-}
-
-const SERVICE_TIER_SLOT: Record<ServiceTier, number> = { default: 0, batch: 1, flex: 2, priority: 3 };
-const PLAN_CACHE_LIMIT = 1_000;
 const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
-const NANO_SCALE = 9;
 
-function plannedPrice(perUnit: Decimal): PlannedPrice {
-  const below = perUnit.scale - NANO_SCALE;
-  return {
-    perUnit,
-    text: formatDecimal(perUnit),
-    nanosPerUnit: below <= 0 ? perUnit.units * 10n ** BigInt(-below) : perUnit.units,
-    divisor: below <= 0 ? 1n : 10n ** BigInt(below),
-  };
-}
-
-function buildPlan(
-  version: CompiledVersion,
-  model: CompiledModel,
-  event: UsageEvent,
-  contextTier: number,
-  overrides: readonly CompiledOverride[] | undefined,
-): TokenPlan {
-  const provider = event.provider!;
-  const listPrices = contextTier < 0 ? model.perToken : model.tiers[contextTier]!.perToken;
-  const multiplier = tierMultiplier(version, model, provider, event.service_tier);
-  const built = {} as Record<TokenClass, PlannedPrice | undefined>;
-  for (const tokenClass of TOKEN_CLASSES) {
-    const line = { category: 'tokens' as const, item: tokenClass, provider, model: event.model };
-    const { price } = applyOverrides(listPrices[tokenClass], line, overrides);
-    built[tokenClass] = price && multiplier ? plannedPrice(multiplyDecimal(price, multiplier)) : undefined;
-  }
-  return built;
-}
-
-/** The resolved token prices for this request, memoised on the model entry. */
-function tokenPlan(
-  version: CompiledVersion,
-  model: CompiledModel,
-  event: UsageEvent,
-  contextTier: number,
-  overrides: readonly CompiledOverride[] | undefined,
-): TokenPlan {
-  if (overrides !== undefined) {
-    // Custom prices may select by model name, so the name is part of the key.
-    const key = `${contextTier}|${event.service_tier}|${event.provider}|${event.org_id}|${overrides.map((o) => o.path).join(',')}|${event.model}`;
-    let plan = model.overridePlans.get(key);
-    if (plan === undefined) {
-      plan = buildPlan(version, model, event, contextTier, overrides);
-      if (model.overridePlans.size >= PLAN_CACHE_LIMIT) model.overridePlans.clear();
-      model.overridePlans.set(key, plan);
-    }
-    return plan;
-  }
-  const provider = event.provider!;
-  let slots = model.plans.get(provider);
-  if (slots === undefined) {
-    slots = [];
-    model.plans.set(provider, slots);
-  }
-  const slot = (contextTier + 1) * 4 + SERVICE_TIER_SLOT[event.service_tier];
-  let plan = slots[slot];
-  if (plan === undefined) {
-    plan = buildPlan(version, model, event, contextTier, undefined);
-    slots[slot] = plan;
-  }
-  return plan;
-}
-
-function modelAt(version: CompiledVersion, event: UsageEvent): CompiledModel | undefined {
-  if (event.provider === null || event.model === null) return undefined;
-  for (const model of version.models.candidates(event.provider, event.model)) {
-    if (model.fromMs <= event.event_time && event.event_time < model.untilMs) return model;
-  }
-  return undefined;
-}
-
-/** Accumulates lines; costs are bigint until the end. */
 interface Lines {
   items: LineItem[];
   totalNanos: bigint;
