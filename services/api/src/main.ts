@@ -3,7 +3,6 @@
  * HTTP server before the ClickHouse client on shutdown.
  */
 import {
-  ConfigError,
   commonConfig,
   createClickHouse,
   createLifecycle,
@@ -34,8 +33,9 @@ lifecycle.handleSignals();
 
 const keys = createKeyStore(loadKeyRecords({ file: config.API_KEYS_FILE, json: config.API_KEYS }));
 if (keys.size === 0) {
-  throw new ConfigError(
-    'no API keys: set API_KEYS_FILE or API_KEYS (generate one with services/api/src/keygen.ts)',
+  // Still serves /healthz, /readyz, /metrics and the OpenAPI document, so a fresh local stack starts.
+  logger.warn(
+    'no API keys configured: every /v1 request answers 401; set API_KEYS_FILE or API_KEYS (services/api/src/keygen.ts makes one)',
   );
 }
 
