@@ -87,10 +87,11 @@ describe('sink recovery (real process, real Kafka and ClickHouse)', { skip: skip
     return sink;
   }
 
-  it('counts every line exactly once after the sink is SIGKILLed mid-stream and restarted, three times', async () => {
+  it('counts every line exactly once with two sinks in one group, one SIGKILLed mid-stream three times', async () => {
     const groupId = uniqueId('kill');
-    const port = await freePort();
-    let sink = start({ groupId, port });
+    const ports = [await freePort(), await freePort()];
+    // Two members share the three partitions; every kill moves partitions (a rebalance) to the survivor.
+    const sinks = ports.map((port) => start({ groupId, port }));
     const publishing = publishLoad(producer, ctx.topics.priced, {
       count: 30_000,
       chunk: 250,
@@ -98,20 +99,22 @@ describe('sink recovery (real process, real Kafka and ClickHouse)', { skip: skip
       prefix: 'kill',
     });
     for (let kill = 1; kill <= 3; kill++) {
+      const victim = kill % 2;
       const before = await count(ch);
       await waitFor(async () => (await count(ch)) > before, 60_000, `progress before kill ${kill}`, 50);
       // Kill at a varying distance after an insert, to land between insert and commit at least once.
       await new Promise((done) => setTimeout(done, 40 * kill));
-      sink.child.kill('SIGKILL');
-      assert.equal(await sink.exited, null, 'killed by the signal');
-      sink = start({ groupId, port });
+      sinks[victim]?.child.kill('SIGKILL');
+      assert.equal(await sinks[victim]?.exited, null, 'killed by the signal');
+      sinks[victim] = start({ groupId, port: ports[victim] ?? 0 });
     }
     const load = await publishing;
     await assertExactlyOnce(ch, load, 'after kills');
-    await waitFor(async () => (await getText(port, '/readyz')).status === 200, 30_000, 'ready');
-    // A clean stop: flushes, commits and exits 0 within the deadline.
-    sink.child.kill('SIGTERM');
-    assert.equal(await sink.exited, 0, sink.output());
+    for (const port of ports)
+      await waitFor(async () => (await getText(port, '/readyz')).status === 200, 30_000, 'ready');
+    // A clean stop of both: flush, commit and exit 0 within the deadline.
+    for (const sink of sinks) sink.child.kill('SIGTERM');
+    for (const sink of sinks) assert.equal(await sink.exited, 0, sink.output());
   });
 
   it('pauses while ClickHouse is unreachable for 30 s under load, reports it, and resumes without loss', async () => {
