@@ -22,8 +22,11 @@ import type { InsertRows, SinkWriter } from './writer.ts';
 /** One message's rows for one table: a message is stored in a table entirely or not at all. */
 export interface Entry {
   table: SinkTable;
-  /** Objects (JSONEachRow), or for line_items a block of TSV lines each ending in '\n' (tsv.ts). */
-  rows: Row[] | string;
+  /**
+   * Objects (JSONEachRow), or for line_items a block of TSV lines each ending in '\n' (tsv.ts), held as
+   * bytes: off the JS heap while it waits, so the garbage collector does not trace it.
+   */
+  rows: Row[] | Buffer;
   /** How many rows `rows` holds. */
   count: number;
   topic: string;
@@ -39,7 +42,13 @@ function rowCount(entries: readonly Entry[]): number {
 
 /** The insert payload of entries of one table: TSV blocks (streamed as they are), or the objects in order. */
 function payload(entries: readonly Entry[]): InsertRows {
-  if (typeof entries[0]?.rows === 'string') return { tsv: entries.map((entry) => entry.rows as string) };
+  if (Buffer.isBuffer(entries[0]?.rows)) {
+    // a few large chunks rather than one write per message
+    const chunks: Buffer[] = [];
+    for (let i = 0; i < entries.length; i += 1_000)
+      chunks.push(Buffer.concat(entries.slice(i, i + 1_000).map((entry) => entry.rows as Buffer)));
+    return { tsv: chunks };
+  }
   return entries.flatMap((entry) => entry.rows as Row[]);
 }
 

@@ -161,3 +161,19 @@ describe('tsvField', () => {
     assert.equal(tsvField('a\tb\nc\\d\r\0'), 'a\\tb\\nc\\\\d\\r\\0');
   });
 });
+
+describe('tsv dateTime', () => {
+  it('formats like formatDateTime across the range DateTime holds', async () => {
+    const { dateTime } = await import('./tsv.ts');
+    const { formatDateTime } = await import('@tollgate/core');
+    for (const ms of [
+      0,
+      1_000,
+      Date.UTC(2026, 0, 15, 10, 30, 5, 999),
+      Date.UTC(2105, 11, 30, 23, 59, 59),
+      951_782_400_000,
+    ]) {
+      assert.equal(dateTime(ms), formatDateTime(new Date(Math.floor(ms / 1000) * 1000)));
+    }
+  });
+});

@@ -165,7 +165,9 @@ export function createSink(options: SinkOptions): Sink {
       const entries: Entry[] = [];
       const lines = decoded.value.line_items.length;
       if (lines > 0)
-        entries.push(entry('line_items', lineItemTsv(decoded.value, source, insertedAt), lines, source));
+        entries.push(
+          entry('line_items', Buffer.from(lineItemTsv(decoded.value, source, insertedAt)), lines, source),
+        );
       const run = runEventRow(decoded.value, source, insertedAt);
       if (run) entries.push(entry('run_events', [run], 1, source));
       return { entries };

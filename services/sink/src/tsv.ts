@@ -9,7 +9,7 @@
  * (core's `quoteString`, which escapes the same characters plus the quote and never emits a raw tab or
  * line break).
  */
-import { formatDateTime, quoteString } from '@tollgate/core';
+import { quoteString } from '@tollgate/core';
 import type { PricedEvent } from '@tollgate/core/contract/types';
 import type { SourcePosition } from './rows.ts';
 
@@ -75,12 +75,18 @@ function tsvArray(values: readonly string[]): string {
 let lastSecond = Number.NaN;
 let lastSecondText = '';
 
-/** Event times of one batch are close together: format each second once. */
-function dateTime(ms: number): string {
+const two = (n: number) => (n < 10 ? `0${n}` : String(n));
+
+/**
+ * `YYYY-MM-DD hh:mm:ss` in UTC, like core's formatDateTime (rows.ts; a test holds them equal) without
+ * its string surgery; event times of one batch are close together, so each second is formatted once.
+ */
+export function dateTime(ms: number): string {
   const second = Math.floor(ms / 1000);
   if (second !== lastSecond) {
+    const d = new Date(second * 1000);
     lastSecond = second;
-    lastSecondText = formatDateTime(new Date(second * 1000));
+    lastSecondText = `${d.getUTCFullYear()}-${two(d.getUTCMonth() + 1)}-${two(d.getUTCDate())} ${two(d.getUTCHours())}:${two(d.getUTCMinutes())}:${two(d.getUTCSeconds())}`;
   }
   return lastSecondText;
 }

@@ -22,7 +22,7 @@ import {
 import { LINE_ITEM_TSV_COLUMNS } from './tsv.ts';
 
 /** Objects (JSONEachRow), or line_items TSV blocks: lines in LINE_ITEM_TSV_COLUMNS order, each ending in '\n'. */
-export type InsertRows = readonly Row[] | { tsv: readonly string[] };
+export type InsertRows = readonly Row[] | { tsv: readonly (Buffer | string)[] };
 
 export interface SinkWriter {
   readonly instanceId: string;
@@ -93,7 +93,7 @@ export function createSinkWriter({
             throw new TollgateError(`sink: no TSV layout for ${table}`, { code: 'TG_SINK_BUG' });
           await clickhouse.client.insert({
             table,
-            // one chunk per message: no copy of the whole body into one string first
+            // streamed chunk by chunk: no copy of the whole body first
             values: Readable.from(rows.tsv, { objectMode: false }),
             format: 'TabSeparated',
             columns: [...LINE_ITEM_TSV_COLUMNS],
