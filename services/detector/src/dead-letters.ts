@@ -1,5 +1,11 @@
 /** Dead letters of the detector: the untouched input with where it came from and why it was refused. */
-import type { Codec, DeadLetter, Message } from '@tollgate/core';
+import {
+  type Codec,
+  createDeadLetter,
+  type DeadLetter,
+  deadLetterMessage,
+  type Message,
+} from '@tollgate/core';
 import type { InputMessage } from './runtime/stage.ts';
 
 export function deadLetter(
@@ -10,18 +16,18 @@ export function deadLetter(
   reason: string,
   now: number,
 ): Message {
-  return {
-    key: message.key,
-    value: codec.encode({
-      stage,
-      reason_code: reasonCode,
-      reason,
-      source_topic: message.topic,
-      source_partition: message.partition,
-      source_offset: message.offset,
+  const letter = createDeadLetter({
+    stage,
+    reasonCode,
+    reason,
+    source: {
+      topic: message.topic,
+      partition: message.partition,
+      offset: message.offset,
       key: message.key,
-      payload: message.value ?? Buffer.alloc(0),
-      failed_at: now,
-    }),
-  };
+      value: message.value,
+    },
+    failedAtMs: now,
+  });
+  return deadLetterMessage(codec, letter);
 }

@@ -14,7 +14,6 @@ import {
   createAlertCodec,
   createDeadLetterCodec,
   createPolicyIndex,
-  createPricedCodec,
   type Kafka,
   kafkaError,
   type Logger,
@@ -27,6 +26,7 @@ import type { BaselineOptions } from './features/baseline.ts';
 import { createFeatureTask } from './features/stage.ts';
 import type { DetectorMetrics } from './metrics.ts';
 import { createPolicyReader } from './policies/reader.ts';
+import { createPricedViewDecoder } from './priced-view.ts';
 import { createRunTask } from './runs/stage.ts';
 import { createStage, type Stage } from './runtime/stage.ts';
 
@@ -77,7 +77,7 @@ export function createDetector({
   const log = logger.child({ component: 'detector' });
   const alertCodec = createAlertCodec();
   const deadLetterCodec = createDeadLetterCodec();
-  const pricedCodec = createPricedCodec();
+  const pricedView = createPricedViewDecoder();
   const policyReader = createPolicyReader({
     kafka,
     topic: topics.policies,
@@ -88,6 +88,7 @@ export function createDetector({
     caughtUpTimeoutMs: settings.restoreTimeoutMs,
   });
   let featurePartitions = 0;
+  let pricedPartitions = 0;
   const common = {
     kafka,
     logger,
@@ -111,7 +112,7 @@ export function createDetector({
           topics,
           featurePartitions,
           policies,
-          pricedCodec,
+          pricedView,
           alertCodec,
           deadLetterCodec,
           settings: {
@@ -133,6 +134,7 @@ export function createDetector({
       createProcessor: (partition) =>
         createFeatureTask({
           partition,
+          upstreamPartitions: pricedPartitions,
           topics,
           policies,
           alertCodec,
@@ -198,6 +200,7 @@ export function createDetector({
             },
           );
       featurePartitions = count(topics.featureRepartition);
+      pricedPartitions = count(topics.priced);
     } catch (err) {
       throw err instanceof TollgateError ? err : kafkaError('describe detector topics', err);
     } finally {

@@ -110,6 +110,8 @@ export async function publishClock(
 
 export interface AlertCollector {
   alerts: CostAlert[];
+  /** Wall-clock time each alert id was read (the first time). */
+  seenAt: Map<string, number>;
   waitFor(predicate: (alerts: CostAlert[]) => boolean, timeoutMs: number, what: string): Promise<void>;
   stop(): Promise<void>;
 }
@@ -118,6 +120,7 @@ export interface AlertCollector {
 export async function collectAlerts(kafka: Kafka, topic: string, logger: Logger): Promise<AlertCollector> {
   const codec = createAlertCodec();
   const alerts: CostAlert[] = [];
+  const seenAt = new Map<string, number>();
   const reader = await readTopic({
     kafka,
     topic,
@@ -130,11 +133,13 @@ export async function collectAlerts(kafka: Kafka, topic: string, logger: Logger)
       const decoded = codec.decode(value);
       if (!decoded.ok) throw new Error(`undecodable alert: ${decoded.reason}`);
       alerts.push(decoded.value);
+      if (!seenAt.has(decoded.value.alert_id)) seenAt.set(decoded.value.alert_id, Date.now());
     },
   });
   await reader.caughtUp;
   return {
     alerts,
+    seenAt,
     waitFor: (predicate, timeoutMs, what) => waitFor(() => predicate(alerts), timeoutMs, what),
     stop: () => reader.stop(),
   };

@@ -43,6 +43,8 @@ export interface FeatureStageSettings {
 
 export interface FeatureTaskOptions {
   partition: number;
+  /** Partitions of the priced topic: every one must report (or go idle) before a window closes. */
+  upstreamPartitions: number;
   topics: { alerts: string; deadLetters: string };
   policies: PolicyIndex;
   alertCodec: Codec<CostAlert>;
@@ -54,7 +56,10 @@ export interface FeatureTaskOptions {
 
 interface Upstream {
   time: number;
-  /** Wall clock when last heard from (not persisted: a restored task hears afresh). */
+  /**
+   * Wall clock when last heard from. Not persisted: after a restore (or for a partition never heard
+   * from) it is NaN until the first batch, which counts as hearing from every upstream afresh.
+   */
   heardAt: number;
 }
 
@@ -102,7 +107,7 @@ export function createFeatureTask(options: FeatureTaskOptions): TaskProcessor {
       max = Math.max(max, up.time);
     }
     // Every upstream idle: nothing is in flight, everything heard of can be judged.
-    const reference = Number.isFinite(min) ? min : max;
+    const reference = min === Number.POSITIVE_INFINITY ? max : min;
     if (Number.isFinite(reference)) watermark = Math.max(watermark, reference - settings.allowedLatenessMs);
   }
 
@@ -112,7 +117,7 @@ export function createFeatureTask(options: FeatureTaskOptions): TaskProcessor {
         if (value === null) return;
         const meta = JSON.parse(value) as { watermark: number; upstream: [number, number][] };
         watermark = meta.watermark ?? Number.NEGATIVE_INFINITY;
-        for (const [src, time] of meta.upstream) upstream.set(src, { time, heardAt: Date.now() });
+        for (const [src, time] of meta.upstream) upstream.set(src, { time, heardAt: Number.NaN });
       } else if (key.startsWith(FEATURE_PREFIX)) {
         const fk = key.slice(FEATURE_PREFIX.length);
         if (value === null) features.delete(fk);
@@ -120,11 +125,15 @@ export function createFeatureTask(options: FeatureTaskOptions): TaskProcessor {
       }
     },
     restored() {
+      // An upstream partition not heard from yet holds windows open until it reports or goes idle.
+      for (let src = 0; src < options.upstreamPartitions; src++)
+        if (!upstream.has(src)) upstream.set(src, { time: Number.NEGATIVE_INFINITY, heardAt: Number.NaN });
       for (const [key, state] of features) for (const w of Object.keys(state.open)) indexOpen(key, Number(w));
       metrics.stateEntries.set(labels, features.size);
     },
 
     process(messages: InputMessage[], now: number): TaskOutput {
+      for (const up of upstream.values()) if (Number.isNaN(up.heardAt)) up.heardAt = now;
       const alerts: Message[] = [];
       const dead: Message[] = [];
       const dirty = new Set<string>();
@@ -162,7 +171,7 @@ export function createFeatureTask(options: FeatureTaskOptions): TaskProcessor {
         const record = parsed.value;
         const up = upstream.get(record.src);
         upstream.set(record.src, {
-          time: Math.max(up?.time ?? record.srcTime, record.srcTime),
+          time: Math.max(up?.time ?? Number.NEGATIVE_INFINITY, record.srcTime),
           heardAt: now,
         });
         if (record.kind === 'tick') continue;
@@ -219,7 +228,12 @@ export function createFeatureTask(options: FeatureTaskOptions): TaskProcessor {
         changelog.push({ key: FEATURE_PREFIX + key, value: JSON.stringify(features.get(key)) });
       changelog.push({
         key: META_KEY,
-        value: JSON.stringify({ watermark, upstream: [...upstream].map(([src, up]) => [src, up.time]) }),
+        value: JSON.stringify({
+          watermark,
+          upstream: [...upstream]
+            .filter(([, up]) => Number.isFinite(up.time))
+            .map(([src, up]) => [src, up.time]),
+        }),
       });
       if (late > 0) metrics.lateEvents.inc({ stage: 'features' }, late);
       if (mismatches > 0) metrics.currencyMismatches.inc({ stage: 'features' }, mismatches);

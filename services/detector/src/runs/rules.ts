@@ -6,8 +6,9 @@
  * Idle sandboxes: the sandbox's own idle_seconds are the signal (a long tool call reports only when it
  * ends, so a gap between events proves nothing), plus every second a sandbox runs after run_end.
  */
-import type { CostAlert, PricedEvent, RunThresholds } from '@tollgate/core';
+import type { CostAlert, RunThresholds } from '@tollgate/core';
 import { buildAlert, duration, money, severityForRatio, topByObserved } from '../alerts.ts';
+import type { PricedView } from '../priced-view.ts';
 import { MAX_TOOL_SIGNATURES, type RunState, runKey } from './state.ts';
 
 export const RUN_RULES = [
@@ -34,7 +35,7 @@ export interface RunEventResult {
 }
 
 /** Applies one priced event (not a restatement) to its run and returns the alerts it triggers. */
-export function applyRunEvent(state: RunState, event: PricedEvent, ctx: RunRuleContext): RunEventResult {
+export function applyRunEvent(state: RunState, event: PricedView, ctx: RunRuleContext): RunEventResult {
   const usage = event.usage;
   const t = usage.event_time;
   const alerts: CostAlert[] = [];
@@ -172,9 +173,13 @@ function markActivity(state: RunState, t: number): void {
 
 function countToolCall(state: RunState, key: string): number {
   const count = (state.toolCalls[key] ?? 0) + 1;
-  if (count === 1 && Object.keys(state.toolCalls).length >= MAX_TOOL_SIGNATURES) {
-    // Keep the memory bounded: forget calls seen once (a loop repeats, so it is never among them).
-    for (const [k, n] of Object.entries(state.toolCalls)) if (n === 1) delete state.toolCalls[k];
+  if (count === 1) {
+    if (state.toolSignatures >= MAX_TOOL_SIGNATURES) {
+      // Keep the memory bounded: forget calls seen once (a loop repeats, so it is never among them).
+      for (const [k, n] of Object.entries(state.toolCalls)) if (n === 1) delete state.toolCalls[k];
+      state.toolSignatures = Object.keys(state.toolCalls).length;
+    }
+    state.toolSignatures++;
   }
   state.toolCalls[key] = count;
   return count;

@@ -16,7 +16,6 @@ import type {
   Logger,
   Message,
   PolicyIndex,
-  PricedEvent,
   RunThresholds,
   Subject,
 } from '@tollgate/core';
@@ -26,6 +25,7 @@ import { deadLetter } from '../dead-letters.ts';
 import { emptyDims } from '../features/baseline.ts';
 import type { FeatureSlice } from '../features/windows.ts';
 import type { DetectorMetrics } from '../metrics.ts';
+import type { PricedView, PricedViewDecoder, UsageView } from '../priced-view.ts';
 import { encodeRecord } from '../records.ts';
 import type { InputMessage, TaskOutput, TaskProcessor } from '../runtime/stage.ts';
 import { applyRunEvent } from './rules.ts';
@@ -43,12 +43,20 @@ export interface RunTaskOptions {
   topics: { alerts: string; featureRepartition: string; budgetRepartition: string; deadLetters: string };
   featurePartitions: number;
   policies: PolicyIndex;
-  pricedCodec: Codec<PricedEvent>;
+  pricedView: PricedViewDecoder;
   alertCodec: Codec<CostAlert>;
   deadLetterCodec: Codec<DeadLetter>;
   settings: RunStageSettings;
   metrics: DetectorMetrics;
   logger: Logger;
+}
+
+interface RunPolicies {
+  version: number;
+  feature: string | null;
+  customer: string | null;
+  thresholds: RunThresholds;
+  budgets: string[];
 }
 
 const RUN_PREFIX = 'r:';
@@ -62,19 +70,10 @@ export function createRunTask(options: RunTaskOptions): TaskProcessor {
   let streamTime = Number.NEGATIVE_INFINITY;
   let tickedTime = Number.NEGATIVE_INFINITY;
   let scannedAt = Number.NEGATIVE_INFINITY;
-  const thresholdCache = new Map<string, { version: number; value: RunThresholds }>();
+  /** Per run: the thresholds and budgets that apply, resolved once per policy version. */
+  const runPolicies = new Map<string, RunPolicies>();
   const budgetCache = new Map<string, { version: number; ids: string[] }>();
   const labels = { stage: 'runs', partition: String(partition) };
-
-  function thresholdsFor(subject: Subject): RunThresholds {
-    const key = `${subject.org_id}\u0000${subject.feature ?? ''}\u0000${subject.customer_id ?? ''}`;
-    const cached = thresholdCache.get(key);
-    if (cached && cached.version === policies.version) return cached.value;
-    const value = policies.runThresholds(subject);
-    if (thresholdCache.size > 10_000) thresholdCache.clear();
-    thresholdCache.set(key, { version: policies.version, value });
-    return value;
-  }
 
   function budgetsFor(subject: Subject): string[] {
     const key = `${subject.org_id}\u0000${subject.feature ?? ''}\u0000${subject.customer_id ?? ''}`;
@@ -84,6 +83,31 @@ export function createRunTask(options: RunTaskOptions): TaskProcessor {
     if (budgetCache.size > 10_000) budgetCache.clear();
     budgetCache.set(key, { version: policies.version, ids });
     return ids;
+  }
+
+  /** Thresholds follow the run's tags (its first ones); budgets each event's own tags. */
+  function policiesFor(key: string, run: RunState, usage: UsageView): RunPolicies {
+    const cached = runPolicies.get(key);
+    if (
+      cached &&
+      cached.version === policies.version &&
+      cached.feature === usage.feature &&
+      cached.customer === usage.customer_id
+    )
+      return cached;
+    const value: RunPolicies = {
+      version: policies.version,
+      feature: usage.feature,
+      customer: usage.customer_id,
+      thresholds: policies.runThresholds({
+        org_id: run.org,
+        feature: run.feature ?? usage.feature,
+        customer_id: run.customer ?? usage.customer_id,
+      }),
+      budgets: budgetsFor({ org_id: usage.org_id, feature: usage.feature, customer_id: usage.customer_id }),
+    };
+    runPolicies.set(key, value);
+    return value;
   }
 
   return {
@@ -114,7 +138,7 @@ export function createRunTask(options: RunTaskOptions): TaskProcessor {
       let mismatches = 0;
 
       for (const message of messages) {
-        const decoded = message.value === null ? null : options.pricedCodec.decode(message.value);
+        const decoded = message.value === null ? null : options.pricedView.decode(message.value);
         if (decoded === null || !decoded.ok) {
           const code = decoded === null ? 'null_value' : decoded.code;
           dead.push(
@@ -135,12 +159,7 @@ export function createRunTask(options: RunTaskOptions): TaskProcessor {
         const t = usage.event_time;
         if (t < streamTime - settings.allowedLatenessMs) late++;
         if (t > streamTime) streamTime = t;
-        const subject: Subject = {
-          org_id: usage.org_id,
-          feature: usage.feature,
-          customer_id: usage.customer_id,
-        };
-
+        let budgets: string[];
         if (event.adjustment_of === null) {
           const key = runKey(usage.org_id, usage.run_id);
           let run = runs.get(key);
@@ -148,21 +167,25 @@ export function createRunTask(options: RunTaskOptions): TaskProcessor {
             run = newRunState(event);
             runs.set(key, run);
           }
-          const thresholds = thresholdsFor({
-            org_id: run.org,
-            feature: run.feature ?? usage.feature,
-            customer_id: run.customer ?? usage.customer_id,
-          });
-          const result = applyRunEvent(run, event, { thresholds, now });
+          const resolved = policiesFor(key, run, usage);
+          budgets = resolved.budgets;
+          const result = applyRunEvent(run, event, { thresholds: resolved.thresholds, now });
           if (result.currencyMismatch) mismatches++;
           for (const alert of result.alerts) {
             alerts.push({ key: alert.alert_id, value: options.alertCodec.encode(alert) });
             metrics.alerts.inc({ rule: alert.rule, severity: alert.severity });
           }
           dirty.add(key);
+        } else {
+          // A restatement adjusts spend (budgets, windows), not what the run did.
+          budgets = budgetsFor({
+            org_id: usage.org_id,
+            feature: usage.feature,
+            customer_id: usage.customer_id,
+          });
         }
         addFeatureSlice(slices, event, settings.windowMs);
-        for (const policyId of budgetsFor(subject)) addBudgetSlice(budgetSlices, policyId, event);
+        for (const policyId of budgets) addBudgetSlice(budgetSlices, policyId, event);
       }
 
       const changelog: TaskOutput['changelog'] = [];
@@ -172,6 +195,7 @@ export function createRunTask(options: RunTaskOptions): TaskProcessor {
         for (const [key, run] of runs)
           if (isEvictable(run, watermark, settings)) {
             runs.delete(key);
+            runPolicies.delete(key);
             dirty.delete(key);
             changelog.push({ key: RUN_PREFIX + key, value: null });
           }
@@ -216,7 +240,7 @@ export function createRunTask(options: RunTaskOptions): TaskProcessor {
   };
 }
 
-function addFeatureSlice(slices: Map<string, FeatureSlice>, event: PricedEvent, windowMs: number): void {
+function addFeatureSlice(slices: Map<string, FeatureSlice>, event: PricedView, windowMs: number): void {
   const usage = event.usage;
   const t = usage.event_time;
   const windowStart = t - (((t % windowMs) + windowMs) % windowMs);
@@ -254,7 +278,7 @@ function addFeatureSlice(slices: Map<string, FeatureSlice>, event: PricedEvent, 
     if (line.cost_nanos) dims.category[line.category] = (dims.category[line.category] ?? 0) + line.cost_nanos;
 }
 
-function addBudgetSlice(slices: Map<string, BudgetSlice>, policyId: string, event: PricedEvent): void {
+function addBudgetSlice(slices: Map<string, BudgetSlice>, policyId: string, event: PricedView): void {
   const t = event.usage.event_time;
   const period = monthOf(t).key;
   const key = `${policyId}\u0000${period}\u0000${event.currency}`;

@@ -3,7 +3,7 @@
  * run_id, so one task sees every event of a run, in order). Plain JSON-able data: a task snapshots the
  * runs a batch touched to its changelog and restores them on assignment.
  */
-import type { PricedEvent } from '@tollgate/core';
+import type { PricedView } from '../priced-view.ts';
 
 export interface RunState {
   org: string;
@@ -23,6 +23,8 @@ export interface RunState {
   maxDepth: number;
   /** `${tool_name}\u0000${call_signature}` → calls; bounded by MAX_TOOL_SIGNATURES. */
   toolCalls: Record<string, number>;
+  /** Number of keys in toolCalls (kept, not counted, on the hot path). */
+  toolSignatures: number;
   /** Trailing-window spend: [bucket start, nanos], ascending, only buckets inside the window. */
   velocity: [number, number][];
   /** Latest model or tool call event time. */
@@ -46,7 +48,7 @@ export function runKey(org: string, run: string): string {
   return `${org}\u0000${run}`;
 }
 
-export function newRunState(event: PricedEvent): RunState {
+export function newRunState(event: PricedView): RunState {
   const usage = event.usage;
   return {
     org: usage.org_id,
@@ -62,6 +64,7 @@ export function newRunState(event: PricedEvent): RunState {
     subagents: 0,
     maxDepth: 0,
     toolCalls: {},
+    toolSignatures: 0,
     velocity: [],
     lastActivity: null,
     idleSeconds: 0,

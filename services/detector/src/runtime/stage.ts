@@ -29,6 +29,45 @@ import {
 import type { DetectorMetrics } from '../metrics.ts';
 import { readTopic } from './read-topic.ts';
 
+/**
+ * Largest produce request of a transaction. A partition's records go out as one record batch per
+ * request, and the broker refuses batches over its max.message.bytes (1 MiB by default).
+ */
+const MAX_REQUEST_BYTES = 512 * 1024;
+
+/** Splits outputs into requests of at most about `maxBytes` (one oversized record still goes alone). */
+export function chunk(
+  outputs: { topic: string; messages: Message[] }[],
+  maxBytes: number,
+): { topic: string; messages: Message[] }[][] {
+  const requests: { topic: string; messages: Message[] }[][] = [];
+  let current: { topic: string; messages: Message[] }[] = [];
+  let bytes = 0;
+  for (const { topic, messages } of outputs) {
+    let slice: Message[] = [];
+    for (const message of messages) {
+      const size = sizeOf(message.key) + sizeOf(message.value) + 32;
+      if (bytes + size > maxBytes && bytes > 0) {
+        if (slice.length > 0) current.push({ topic, messages: slice });
+        requests.push(current);
+        current = [];
+        slice = [];
+        bytes = 0;
+      }
+      slice.push(message);
+      bytes += size;
+    }
+    if (slice.length > 0) current.push({ topic, messages: slice });
+  }
+  if (current.length > 0) requests.push(current);
+  return requests;
+}
+
+function sizeOf(value: Message['value'] | Message['key']): number {
+  if (value === null || value === undefined) return 0;
+  return typeof value === 'string' ? Buffer.byteLength(value) : value.length;
+}
+
 /** Changelog key of a task's next input offset; processor keys never start with NUL. */
 export const OFFSET_KEY = '\u0000offset';
 
@@ -80,6 +119,11 @@ export interface Stage {
   ready(): boolean;
   /** Partitions currently assigned. */
   assignment(): number[];
+  /**
+   * Per partition, the offset after the last record read, transaction markers included (the
+   * committed offset stops at the last data record, so it cannot tell "caught up").
+   */
+  positions(): Map<number, bigint>;
 }
 
 interface Task {
@@ -94,6 +138,7 @@ export function createStage(options: StageOptions): Stage {
   const log = logger.child({ component: `stage-${name}` });
   const tasks = new Map<number, Promise<Task>>();
   let assigned: number[] = [];
+  const positions = new Map<number, bigint>();
   let joined = false;
   let crashed = false;
   let consumer: Consumer | undefined;
@@ -188,7 +233,14 @@ export function createStage(options: StageOptions): Stage {
   async function processBatch({ batch, resolveOffset, heartbeat, isRunning, isStale }: EachBatchPayload) {
     if (!isRunning() || isStale()) return;
     const partition = batch.partition;
-    const task = await taskFor(partition);
+    // Restoring can take longer than a session timeout: keep the membership alive meanwhile.
+    const beating = setInterval(() => void heartbeat().catch(() => {}), 1_000);
+    let task: Task;
+    try {
+      task = await taskFor(partition);
+    } finally {
+      clearInterval(beating);
+    }
     const messages: InputMessage[] = [];
     for (const m of batch.messages)
       if (BigInt(m.offset) >= task.nextOffset)
@@ -199,14 +251,14 @@ export function createStage(options: StageOptions): Stage {
       const output = task.processor.process(messages, Date.now());
       const changelog: Message[] = output.changelog.map(({ key, value }) => ({ key, value, partition }));
       changelog.push({ key: OFFSET_KEY, value: String(next), partition });
+      const processed = performance.now();
       const transaction = await task.producer.transaction();
       try {
-        await transaction.sendBatch({
-          topicMessages: [
-            ...output.messages.filter((t) => t.messages.length > 0),
-            { topic: changelogTopic, messages: changelog },
-          ],
-        });
+        for (const topicMessages of chunk(
+          [...output.messages, { topic: changelogTopic, messages: changelog }],
+          MAX_REQUEST_BYTES,
+        ))
+          await transaction.sendBatch({ topicMessages });
         await transaction.sendOffsets({
           consumerGroupId: options.groupId,
           topics: [{ topic: inputTopic, partitions: [{ partition, offset: String(next) }] }],
@@ -220,9 +272,20 @@ export function createStage(options: StageOptions): Stage {
         throw kafkaError(`commit ${name} batch`, err);
       }
       task.nextOffset = next;
+      const committed = performance.now();
       metrics.transactions.inc({ stage: name, result: 'committed' });
       metrics.events.inc({ stage: name }, messages.length);
-      metrics.batchSeconds.observe({ stage: name }, (performance.now() - started) / 1000);
+      metrics.batchSeconds.observe({ stage: name }, (committed - started) / 1000);
+      log.debug(
+        {
+          partition,
+          records: messages.length,
+          changelog: changelog.length,
+          processMs: Math.round(processed - started),
+          commitMs: Math.round(committed - processed),
+        },
+        'batch committed',
+      );
     }
     resolveOffset(batch.lastOffset());
     await heartbeat();
@@ -246,6 +309,9 @@ export function createStage(options: StageOptions): Stage {
         metrics.assignedPartitions.set({ stage: name }, assigned.length);
         log.info({ partitions: assigned, revoked }, 'partitions assigned');
         for (const partition of revoked) void closeTask(partition);
+      });
+      consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload }) => {
+        positions.set(payload.partition, BigInt(payload.lastOffset) + 1n);
       });
       consumer.on(consumer.events.CRASH, ({ payload }) => {
         log.error({ err: payload.error, restart: payload.restart }, 'consumer crashed');
@@ -273,5 +339,6 @@ export function createStage(options: StageOptions): Stage {
     },
     ready: () => joined && !crashed,
     assignment: () => [...assigned],
+    positions: () => new Map(positions),
   };
 }
