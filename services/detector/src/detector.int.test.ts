@@ -234,7 +234,8 @@ describe('detector rules against Kafka', { skip: skipIntegration }, () => {
     assert.equal(spike.feature, 'search');
     assert.equal(spike.window_start, T0 + 12 * MIN);
     assert.equal(spike.window_end, T0 + 13 * MIN);
-    assert.ok(spike.observed > 4 * spike.expected, `${spike.observed} vs ${spike.expected}`);
+    // Judged as soon as the partial window crossed the boundary: at least twice the baseline.
+    assert.ok(spike.observed >= 2 * spike.expected, `${spike.observed} vs ${spike.expected}`);
     assert.deepEqual(
       { dimension: spike.contributors[0]!.dimension, value: spike.contributors[0]!.value },
       { dimension: 'model', value: 'claude-opus-4.1' },
