@@ -93,11 +93,17 @@ function formatStorage(settings: InfraSettings): void {
   const paths = infraPaths(settings);
   if (existsSync(`${paths.kafkaData}/meta.properties`)) return;
   // A Kafka Uuid is 16 random bytes in URL-safe base64 without padding (what `kafka-storage random-uuid` prints).
+  // It may start with '-', so it is passed as `--cluster-id=<id>`, never as a separate argument.
   const clusterId = randomBytes(16).toString('base64url');
   settings.progress(`kafka: formatting KRaft storage in ${paths.kafkaData} (cluster ${clusterId})`);
   const result = spawnSync(
     'java',
-    javaArgs(settings, 'kafka.tools.StorageTool', ['format', '-t', clusterId, '-c', paths.kafkaConfig]),
+    javaArgs(settings, 'kafka.tools.StorageTool', [
+      'format',
+      `--cluster-id=${clusterId}`,
+      '-c',
+      paths.kafkaConfig,
+    ]),
     {
       encoding: 'utf8',
     },
