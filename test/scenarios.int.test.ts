@@ -7,14 +7,19 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { buildApp, createKeyStore, generateApiKey } from '@tollgate/api';
-import { type ClickHouse, createRegistry, loadRateCardFile, silentLogger } from '@tollgate/core';
+import {
+  type ClickHouse,
+  createRandom,
+  createRegistry,
+  loadRateCardFile,
+  silentLogger,
+} from '@tollgate/core';
 import { publishPolicyChanges } from '@tollgate/detector/set-policy';
 import type { Meter } from '@tollgate/sdk';
 import type { FastifyInstance } from 'fastify';
 import { executePlans } from '../services/cli/src/simulate/execute.ts';
 import { createSimulationMeter, type RunLedger } from '../services/cli/src/simulate/index.ts';
 import { fanoutFleet, hiddenCostsFleet, sharedKeyFleet } from '../services/cli/src/simulate/presets.ts';
-import { createRandom } from '../services/cli/src/simulate/random.ts';
 import { costBy, costlyEvents, ledgerCost } from './support/expected.ts';
 import { createTestContext, repoRoot, skipIntegration, type TestContext, uniqueId } from './support/index.ts';
 import { eventually, type Pipeline, startPipeline } from './support/pipeline.ts';

@@ -11,6 +11,7 @@ export * from './migrations.ts';
 export * from './money.ts';
 export * from './ops.ts';
 export * from './policy/index.ts';
+export * from './random.ts';
 export * from './ratecard/index.ts';
 export * from './sql.ts';
 export * from './topics.ts';

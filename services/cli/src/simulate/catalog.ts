@@ -3,8 +3,8 @@
  * so every simulated unit is priced by real list prices.
  */
 
+import type { Random } from '@tollgate/core';
 import type { ModelUsage } from './plan.ts';
-import type { Random } from './random.ts';
 
 export interface ModelChoice {
   provider: string;

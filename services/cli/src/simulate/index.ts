@@ -3,12 +3,11 @@
  */
 import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { type CompiledRateCard, price } from '@tollgate/core';
+import { type CompiledRateCard, createRandom, price } from '@tollgate/core';
 import { createMeter, type Meter } from '@tollgate/sdk';
 import { executePlans } from './execute.ts';
 import type { RunLedger, RunPlan } from './plan.ts';
 import { fanoutFleet, hiddenCostsFleet, normalFleet, type PresetName, sharedKeyFleet } from './presets.ts';
-import { createRandom } from './random.ts';
 
 export type { Action, RunLedger, RunPlan } from './plan.ts';
 export { PRESETS, type PresetName } from './presets.ts';

@@ -2,7 +2,7 @@
  * Fleet presets: normal traffic, and one per field scenario of the design. Each returns run plans;
  * nothing here talks to Kafka.
  */
-import type { RunOutcome } from '@tollgate/core';
+import type { Random, RunOutcome } from '@tollgate/core';
 import {
   MODELS,
   type ModelChoice,
@@ -12,7 +12,6 @@ import {
   type UsageShape,
 } from './catalog.ts';
 import type { Action, RunPlan } from './plan.ts';
-import type { Random } from './random.ts';
 
 export const PRESETS = ['normal', 'untagged', 'fanout', 'hidden-costs'] as const;
 export type PresetName = (typeof PRESETS)[number];

@@ -10,8 +10,8 @@
  * CLI simulator can publish them to the usage topic as they are.
  */
 import type { UsageEvent } from '@tollgate/core';
+import { createRandom as createRng, type Random as Rng } from '@tollgate/core';
 import { diurnal, type FeatureProfile, fleetProfiles } from './profiles.ts';
-import { createRng, type Rng } from './random.ts';
 import {
   type AnomalousRun,
   type FeatureMods,

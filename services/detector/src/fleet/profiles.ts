@@ -3,7 +3,7 @@
  * (model, prompt size, cache hit ratio, tools, sandboxes, retrieval), traffic share and customers.
  * Deterministic from a seed.
  */
-import type { Rng } from './random.ts';
+import type { Random as Rng } from '@tollgate/core';
 
 export interface FeatureProfile {
   org: string;

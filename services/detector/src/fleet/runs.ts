@@ -3,10 +3,9 @@
  * feature (optionally under a feature-wide anomaly), and the three run-level anomalies. Each returns
  * its events and, for an anomaly, the event time its anomalous behaviour starts.
  */
-import type { UsageEvent } from '@tollgate/core';
+import type { Random as Rng, UsageEvent } from '@tollgate/core';
 import { type RunContext, runContext, usage } from './events.ts';
 import type { FeatureProfile } from './profiles.ts';
-import type { Rng } from './random.ts';
 
 /** Feature-wide anomalies in force when a run starts. */
 export interface FeatureMods {

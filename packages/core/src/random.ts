@@ -1,14 +1,18 @@
 /**
- * A small seeded PRNG (mulberry32) so a simulation is reproducible: the same seed sends the same
- * fleet, which is what lets scenario tests compute the expected figures from the plan.
+ * A small seeded PRNG (mulberry32) for simulations and benchmarks: the same seed yields the same
+ * fleet, which is what lets tests compute expected figures from a plan. Not for anything secret.
  */
 export interface Random {
   /** Uniform in [0, 1). */
   next(): number;
+  /** Integer in [min, max]. */
   int(min: number, max: number): number;
   pick<T>(items: readonly T[]): T;
+  /** One of `items`, chosen with probability proportional to its weight. */
   weighted<T>(items: readonly (readonly [T, number])[]): T;
   chance(probability: number): boolean;
+  /** Exponential with the given mean. */
+  exponential(mean: number): number;
 }
 
 export function createRandom(seed: number): Random {
@@ -18,12 +22,12 @@ export function createRandom(seed: number): Random {
     let t = state;
     t = Math.imul(t ^ (t >>> 15), t | 1);
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
   };
-  const random: Random = {
+  return {
     next,
     int: (min, max) => min + Math.floor(next() * (max - min + 1)),
-    pick: (items) => items[Math.floor(next() * items.length)] as (typeof items)[number],
+    pick: (items) => items[Math.floor(next() * items.length)]!,
     weighted(items) {
       const total = items.reduce((sum, [, weight]) => sum + weight, 0);
       let roll = next() * total;
@@ -34,6 +38,6 @@ export function createRandom(seed: number): Random {
       return items[items.length - 1]![0];
     },
     chance: (probability) => next() < probability,
+    exponential: (mean) => -Math.log(1 - next()) * mean,
   };
-  return random;
 }
