@@ -193,7 +193,11 @@ export function buildProgram(deps: ProgramDeps): Command {
     .description('run the test suite against real Kafka and ClickHouse (started if needed)')
     .argument('[files...]', 'test files or globs (default: every *.test.ts)')
     .option('--no-infra', 'do not start Kafka and ClickHouse; integration tests are skipped')
-    .option('--concurrency <n>', 'test files run at once', '2')
+    .option(
+      '--concurrency <n>',
+      'test files run at once (1: integration tests do not compete for the 2 cores)',
+      '1',
+    )
     .action((files: string[], options: { infra: boolean; concurrency: string }) =>
       test(deps, files, options),
     );
