@@ -4,7 +4,14 @@
  * "fully populated" matters: a field the schema lost would show up as a difference after a round trip.
  * Every call returns fresh objects, so a test may mutate what it gets.
  */
-import type { CostAlert, DeadLetter, PricedEvent, UsageEvent, UsageKind } from './types.ts';
+import {
+  type CostAlert,
+  type DeadLetter,
+  NO_BODIES,
+  type PricedEvent,
+  type UsageEvent,
+  type UsageKind,
+} from './types.ts';
 
 const T0 = Date.UTC(2026, 10, 3, 14, 5, 0);
 
@@ -28,16 +35,7 @@ function base(kind: UsageKind, n: number): UsageEvent {
     tags: { team: 'support-ai', cost_center: 'cc-118' },
     source: 'sdk',
     provider_cost: { amount: '0.018405', currency: 'USD' },
-    model_call: null,
-    tool_call: null,
-    subagent_spawn: null,
-    sandbox: null,
-    retrieval: null,
-    cache_storage: null,
-    egress: null,
-    run_start: null,
-    run_end: null,
-    ceiling_decision: null,
+    ...NO_BODIES,
   };
 }
 

@@ -264,3 +264,23 @@ export interface DeadLetter {
   payload: Uint8Array;
   failed_at: number;
 }
+
+/** The per-kind body fields of a UsageEvent. */
+export type UsageBodies = Pick<UsageEvent, UsageKind>;
+
+/**
+ * Every body null: spread it, then set the one body `kind` names. (The SDK's hot path writes the
+ * literal out instead, to keep its event objects one shape without a spread.)
+ */
+export const NO_BODIES: Readonly<UsageBodies> = Object.freeze({
+  model_call: null,
+  tool_call: null,
+  subagent_spawn: null,
+  sandbox: null,
+  retrieval: null,
+  cache_storage: null,
+  egress: null,
+  run_start: null,
+  run_end: null,
+  ceiling_decision: null,
+});

@@ -2,7 +2,7 @@
  * Event builders for tests and benchmarks that price events: a complete, valid UsageEvent of each
  * priced kind with only the fields that matter named at the call site.
  */
-import type { ModelCall, UsageEvent, UsageKind } from '../contract/types.ts';
+import { type ModelCall, NO_BODIES, type UsageEvent, type UsageKind } from '../contract/types.ts';
 
 /** 2026-11-03T14:05:00Z */
 export const TEST_EVENT_TIME = Date.UTC(2026, 10, 3, 14, 5, 0);
@@ -27,16 +27,7 @@ export function usageEvent(kind: UsageKind, fields: Partial<UsageEvent> = {}): U
     tags: {},
     source: 'sdk',
     provider_cost: null,
-    model_call: null,
-    tool_call: null,
-    subagent_spawn: null,
-    sandbox: null,
-    retrieval: null,
-    cache_storage: null,
-    egress: null,
-    run_start: null,
-    run_end: null,
-    ceiling_decision: null,
+    ...NO_BODIES,
     ...fields,
   };
 }

@@ -2,15 +2,17 @@
  * Builders for complete usage events: the attribution a run shares plus exactly one body, the one
  * named by `kind`. The fleet generator and the detector's tests build every event through these.
  */
-import type {
-  ModelCall,
-  RunOutcome,
-  Sandbox,
-  ServiceTier,
-  SubagentSpawn,
-  ToolCall,
-  UsageEvent,
-  UsageKind,
+import {
+  type ModelCall,
+  NO_BODIES,
+  type RunOutcome,
+  type Sandbox,
+  type ServiceTier,
+  type SubagentSpawn,
+  type ToolCall,
+  type UsageBodies,
+  type UsageEvent,
+  type UsageKind,
 } from '@tollgate/core';
 
 /** What every event of one run (or one agent of it) carries. */
@@ -41,39 +43,12 @@ export function runContext(fields: Partial<RunContext> & Pick<RunContext, 'run_i
   };
 }
 
-type Bodies = Pick<
-  UsageEvent,
-  | 'model_call'
-  | 'tool_call'
-  | 'subagent_spawn'
-  | 'sandbox'
-  | 'retrieval'
-  | 'cache_storage'
-  | 'egress'
-  | 'run_start'
-  | 'run_end'
-  | 'ceiling_decision'
->;
-
-const NO_BODIES: Bodies = {
-  model_call: null,
-  tool_call: null,
-  subagent_spawn: null,
-  sandbox: null,
-  retrieval: null,
-  cache_storage: null,
-  egress: null,
-  run_start: null,
-  run_end: null,
-  ceiling_decision: null,
-};
-
 function event(
   ctx: RunContext,
   eventId: string,
   eventTime: number,
   kind: UsageKind,
-  body: Partial<Bodies>,
+  body: Partial<UsageBodies>,
   model: { provider: string | null; model: string | null; service_tier?: ServiceTier } = {
     provider: null,
     model: null,

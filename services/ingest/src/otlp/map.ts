@@ -15,6 +15,7 @@
  */
 import { createHash } from 'node:crypto';
 import {
+  NO_BODIES,
   SERVICE_TIERS,
   type ServiceTier,
   type UsageEvent,
@@ -182,16 +183,7 @@ export function mapSpan(span: unknown, resourceOrError: Attributes | ValidationE
       tags,
       source: 'ingest-otlp',
       provider_cost: null,
-      model_call: null,
-      tool_call: null,
-      subagent_spawn: null,
-      sandbox: null,
-      retrieval: null,
-      cache_storage: null,
-      egress: null,
-      run_start: null,
-      run_end: null,
-      ceiling_decision: null,
+      ...NO_BODIES,
     };
     if (kind.kind === 'model_call') {
       event.model_call = {
