@@ -53,17 +53,39 @@ describe('field scenarios', { skip: skipIntegration }, () => {
     return response.json() as T;
   }
 
-  /** Sends plans through the SDK and waits until every costly event is a line item in ClickHouse. */
+  /**
+   * Sends plans through the SDK and waits until every costly event is a line item in ClickHouse and
+   * both rollups the API reads have counted every line. (ClickHouse writes an insert's block into
+   * line_items before it runs the materialized views: for a moment a row is visible there and not yet
+   * in the rollups.)
+   */
   async function send(plans: Parameters<typeof executePlans>[0]['plans']): Promise<RunLedger[]> {
     const ledgers = await executePlans({ meter, plans, concurrency: 8 });
     await meter.flush();
     sentCostly += costlyEvents(ledgers);
+    let seen = {};
     await eventually(
       async () => {
-        const [row] = await ch.rows<{ n: string }>('SELECT uniqExact(event_id) AS n FROM line_items');
-        return Number(row?.n) >= sentCostly;
+        const [row] = await ch.rows<{ events: string; lines: string; attribution: string; runs: string }>(
+          `SELECT
+             (SELECT toString(uniqExact(event_id)) FROM line_items) AS events,
+             (SELECT toString(count()) FROM line_items) AS lines,
+             (SELECT toString(sum(lines)) FROM line_items_by_attribution_hourly) AS attribution,
+             (SELECT toString(sum(lines)) FROM line_items_by_run_agent_hourly) AS runs`,
+        );
+        seen = row ?? {};
+        return (
+          row !== undefined &&
+          Number(row.events) >= sentCostly &&
+          row.attribution === row.lines &&
+          row.runs === row.lines
+        );
       },
-      { timeoutMs: 120_000, describe: () => `line items short of ${sentCostly}\n${pipeline.logs(15)}` },
+      {
+        timeoutMs: 120_000,
+        describe: () =>
+          `line items short of ${sentCostly} events: ${JSON.stringify(seen)}\n${pipeline.logs(15)}`,
+      },
     );
     return ledgers;
   }

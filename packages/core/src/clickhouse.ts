@@ -3,7 +3,12 @@
  * 18.16 and current servers, with two gaps closed here:
  * - it cannot parse 18.16's error format, so errors are classified from the server's exception code
  *   (the `Code: N` prefix every ClickHouse version puts first in an error body), in `clickhouseError`;
- * - 18.16 has no query parameters, so queries arrive as text built by sql.ts.
+ * - 18.16 has no query parameters, so queries arrive as text built by sql.ts;
+ * - 18.16 inserts whatever part of a request body arrived when the connection is cut mid-body (it does
+ *   not tell a missing end of a chunked body from a normal one; fixed in ClickHouse 20.x): a silent
+ *   partial insert that the sink's exactly-once checks cannot undo, since materialized views have
+ *   already counted it. So every request body is gzip-compressed: a truncated gzip stream fails its
+ *   length and CRC check (`inflate failed`), and the whole insert is refused.
  */
 import { type ClickHouseClient, ClickHouseLogLevel, createClient } from '@clickhouse/client';
 import { TollgateError } from './errors.ts';
@@ -18,6 +23,8 @@ export interface CreateClickHouseOptions {
   username?: string;
   password?: string;
   requestTimeoutMs?: number;
+  /** gzip level of request bodies (1 = fastest); the compression itself is not optional, see above. */
+  requestGzipLevel?: number;
   logger: Logger;
 }
 
@@ -107,6 +114,7 @@ export function createClickHouse({
   username = 'default',
   password = '',
   requestTimeoutMs = 30_000,
+  requestGzipLevel = 1,
   logger: _logger,
 }: CreateClickHouseOptions): ClickHouse {
   const client = createClient({
@@ -115,6 +123,8 @@ export function createClickHouse({
     username,
     password,
     request_timeout: requestTimeoutMs,
+    // A cut connection must never insert a prefix of the rows (see the header).
+    compression: { request: { codec: 'gzip', level: requestGzipLevel }, response: false },
     // 18.16 returns Decimal as a JSON number; Tollgate stores money as Int64 nano-units instead, which
     // every version returns as a quoted string and so never loses precision.
     clickhouse_settings: { output_format_json_quote_64bit_integers: 1 },

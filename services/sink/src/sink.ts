@@ -4,7 +4,7 @@
  * How a message is counted once (the why is in ../README.md):
  * 1. Offsets are committed only after every row of the message is in ClickHouse (batcher.ts).
  * 2. When a partition is (re)assigned, or its next batch does not start where the last one ended, the
- *    sink first waits until no other sink process's insert runs on the server, then reads which
+ *    sink first waits until the sink inserts running on the server (any process's) have ended, then reads which
  *    messages at or after the batch's first offset each table already holds, and skips those rows.
  *    A crash between insert and commit therefore never stores a message twice.
  * 3. A batch's eachBatch call returns only after its rows are durable and committed, so kafkajs can
@@ -193,7 +193,7 @@ export function createSink(options: SinkOptions): Sink {
     const found = await batcher.withRetry(
       'resync',
       async () => {
-        await writer.waitForForeignInserts({ pollMs: 200, timeoutMs: 120_000 });
+        await writer.waitForRunningInserts({ pollMs: 200, timeoutMs: 120_000 });
         const result = new Map<SinkTable, Set<string>>();
         for (const table of tablesOf[topic] ?? []) {
           const offsets = await writer.storedOffsets(table, topic, [{ partition, fromOffset }]);

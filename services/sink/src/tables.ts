@@ -48,13 +48,14 @@ export function insertQueryIdPrefix(database: string, instanceId?: string): stri
 }
 
 /**
- * Sink inserts running on the server that another sink process started (one that crashed, or lost
- * its partitions while inserting). Their rows may still land, so offsets are read only once these have
- * ended. Inserts started after this snapshot belong to live owners of other partitions: not waited for,
- * so a busy fleet cannot starve a resync.
+ * Sink inserts into `database` running on the server now, from any sink process, this one included: one
+ * from a process that crashed or lost its partitions, or one of this process's own whose client gave up
+ * (a timeout, or a flush abandoned when the group rebalanced). Their rows may still land, so offsets are
+ * read only once these have ended. Inserts started after this snapshot belong to live owners of the
+ * partitions they write: not waited for, so a busy fleet cannot starve a resync.
  */
-export function foreignInsertsQuery(database: string, ownInstanceId: string): Sql {
-  return sql`SELECT query_id FROM system.processes WHERE startsWith(query_id, ${insertQueryIdPrefix(database)}) AND NOT startsWith(query_id, ${insertQueryIdPrefix(database, ownInstanceId)})`;
+export function runningInsertsQuery(database: string): Sql {
+  return sql`SELECT query_id FROM system.processes WHERE startsWith(query_id, ${insertQueryIdPrefix(database)})`;
 }
 
 /** How many of these queries still run. */

@@ -96,6 +96,12 @@ export interface Proxy {
    * connection reset: an insert lands while its client sees a failure.
    */
   swallowAnswers(on: boolean): void;
+  /**
+   * While set, each connection forwards only its next `bytes` bytes to ClickHouse (and on to the next
+   * newline byte), then ends the upstream side (the server sees the connection close mid-request) and
+   * resets the client: a network cut in the middle of a request body. `undefined` turns it off.
+   */
+  cutRequestsAfter(bytes: number | undefined): void;
   close(): Promise<void>;
 }
 
@@ -104,21 +110,52 @@ export async function createProxy(target: URL): Promise<Proxy> {
   const sockets = new Set<Socket>();
   let server: Server | undefined;
   let swallowing = false;
+  let cutAfterBytes: number | undefined;
+  let cutGeneration = 0;
   const listen = async () => {
     server = createServer((client) => {
       const upstream = connect(Number(target.port), target.hostname);
       sockets.add(client);
       sockets.add(upstream);
+      /** Set once the request was cut: the server's side is left to finish and close by itself. */
+      let cutDone = false;
       const drop = () => {
         client.destroy();
-        upstream.destroy();
+        if (!cutDone) upstream.destroy();
         sockets.delete(client);
         sockets.delete(upstream);
       };
       client.on('error', drop).on('close', drop);
       upstream.on('error', drop).on('close', drop);
-      client.pipe(upstream);
+      // Bytes forwarded since the cut mode last changed (keep-alive connections are cut too).
+      let forwarded = 0;
+      let seenGeneration = cutGeneration;
+      client.on('data', (chunk: Buffer) => {
+        if (seenGeneration !== cutGeneration) {
+          seenGeneration = cutGeneration;
+          forwarded = 0;
+        }
+        const budget = cutAfterBytes;
+        if (budget === undefined) {
+          upstream.write(chunk);
+          return;
+        }
+        if (cutDone) return;
+        // Forward `budget` bytes, then up to and including the next newline: a plain TSV or JSONEachRow
+        // body then ends exactly after a row, the cut that 18.16 takes for a shorter, valid body.
+        const newline = chunk.indexOf(0x0a, Math.max(0, budget - forwarded));
+        if (newline === -1) {
+          forwarded += chunk.length;
+          upstream.write(chunk);
+          return;
+        }
+        cutDone = true;
+        upstream.end(chunk.subarray(0, newline + 1));
+        upstream.setTimeout(10_000, () => upstream.destroy());
+        client.destroy();
+      });
       upstream.on('data', (chunk: Buffer) => {
+        if (cutDone) return; // the server's answer to the cut request reaches nobody
         if (swallowing) drop();
         else client.write(chunk);
       });
@@ -140,6 +177,10 @@ export async function createProxy(target: URL): Promise<Proxy> {
     restore: listen,
     swallowAnswers: (on) => {
       swallowing = on;
+    },
+    cutRequestsAfter: (bytes) => {
+      cutAfterBytes = bytes;
+      cutGeneration += 1;
     },
     close: stop,
   };

@@ -11,10 +11,10 @@ import { Readable } from 'node:stream';
 import { type ClickHouse, clickhouseError, TollgateError } from '@tollgate/core';
 import type { Row } from './rows.ts';
 import {
-  foreignInsertsQuery,
   insertQueryIdPrefix,
   type OffsetRange,
   ownInsertQuery,
+  runningInsertsQuery,
   type SinkTable,
   stillRunningQuery,
   storedOffsetsQuery,
@@ -38,8 +38,8 @@ export interface SinkWriter {
     topic: string,
     ranges: readonly OffsetRange[],
   ): Promise<Map<number, Set<string>>>;
-  /** Waits until the inserts another sink process has running on the server now have ended. */
-  waitForForeignInserts(options: { pollMs: number; timeoutMs: number }): Promise<void>;
+  /** Waits until the sink inserts running on the server now (any process, this one too) have ended. */
+  waitForRunningInserts(options: { pollMs: number; timeoutMs: number }): Promise<void>;
   /** Waits until the insert with this query id no longer runs on the server. */
   waitForInsert(queryId: string, options: { pollMs: number; timeoutMs: number }): Promise<void>;
   ping(): Promise<boolean>;
@@ -128,16 +128,10 @@ export function createSinkWriter({
       }
       return stored;
     },
-    async waitForForeignInserts(options) {
-      const running = await clickhouse.rows<{ query_id: string }>(
-        foreignInsertsQuery(clickhouse.database, instanceId),
-      );
+    async waitForRunningInserts(options) {
+      const running = await clickhouse.rows<{ query_id: string }>(runningInsertsQuery(clickhouse.database));
       if (running.length === 0) return;
-      await waitUntilNone(
-        stillRunningQuery(running.map((row) => row.query_id)),
-        'another sink process’s insert',
-        options,
-      );
+      await waitUntilNone(stillRunningQuery(running.map((row) => row.query_id)), 'a sink insert', options);
     },
     waitForInsert(queryId, options) {
       return waitUntilNone(ownInsertQuery(queryId), `insert ${queryId}`, options);
