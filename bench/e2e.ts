@@ -6,21 +6,27 @@
  *   transport_events_per_s the same encoded payloads produced and consumed with kafkajs alone
  *   ratio                  events_per_s / transport_events_per_s
  *   visible_p99_ms         at 5,000 events/s: SDK record call → row visible in ClickHouse (100 ms polling)
+ *   priced_p99_ms          at 5,000 events/s: SDK record call → priced event readable (read committed);
+ *                          the rest of visible_p99_ms is the sink's
  *   alert_p99_ms           at 5,000 events/s: the call that completes a loop signature → alert on the topic
  *   peak_rss_mb            per service (VmHWM)
+ *   cpu_us_per_event       CPU time (user + system) per event during the throughput phase, per
+ *                          process: the SDK (this process), each service, the Kafka broker and ClickHouse
+ *                          (found by command line, when they run on this machine)
  * Sizes: E2E_EVENTS (default 100000), E2E_LATENCY_SECONDS (default 20).
  */
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { createAlertCodec, createUsageCodec, loadRateCardFile } from '@tollgate/core';
+import { createAlertCodec, createPricedCodec, createUsageCodec } from '@tollgate/core';
 import { exampleModelCall } from '@tollgate/core/contract/examples';
 import { createMeter, type Meter, type Run } from '@tollgate/sdk';
-import { createTestContext, repoRoot, uniqueId } from '@tollgate/test/support';
+import { createTestContext, uniqueId } from '@tollgate/test/support';
 import { startPipeline } from '@tollgate/test/support/pipeline';
 
 const EVENTS = Number(process.env.E2E_EVENTS ?? 100_000);
 const LATENCY_SECONDS = Number(process.env.E2E_LATENCY_SECONDS ?? 20);
 const RATE = 5_000;
+const LATENCY_ORG = 'bench-latency';
 const log = (line: string) => process.stderr.write(`e2e: ${line}\n`);
 
 const usage = {
@@ -46,14 +52,80 @@ function peakRssMb(pid: number | undefined): number | null {
   }
 }
 
+/** User + system CPU seconds a process has used so far (from /proc), or null when it is not readable. */
+function cpuSeconds(pid: number | undefined): number | null {
+  if (pid === undefined) return null;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    // fields[11] and [12] are utime and stime (the 14th and 15th of the whole line), in clock ticks
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return null;
+  }
+}
+
+/** The pid of a process on this machine whose command line contains `marker`, if any. */
+function findPid(marker: string): number | undefined {
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      if (readFileSync(`/proc/${entry}/cmdline`, 'utf8').includes(marker)) return Number(entry);
+    } catch {}
+  }
+  return undefined;
+}
+
+/**
+ * Waits until none of `pids` uses more than 5 % of a core over half a second; returns how long it took
+ * (at most `timeoutMs`).
+ */
+async function waitForQuiet(pids: (number | undefined)[], timeoutMs: number): Promise<number> {
+  const started = performance.now();
+  const total = () => pids.map(cpuSeconds);
+  let before = total();
+  while (performance.now() - started < timeoutMs) {
+    await sleep(500);
+    const now = total();
+    const busy = now.some((after, i) => after !== null && before[i] !== null && after - before[i]! > 0.025);
+    if (!busy) break;
+    before = now;
+  }
+  return performance.now() - started;
+}
+
+/** Sum of a Prometheus counter over its label sets, read from a service's /metrics. */
+async function counter(port: number, name: string): Promise<number> {
+  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+  let sum = 0;
+  for (const line of text.split('\n'))
+    if (line.startsWith(`${name}{`) || line.startsWith(`${name} `)) sum += Number(line.split(' ').at(-1));
+  return sum;
+}
+
+/** The units of work behind the CPU figures: Kafka transactions and ClickHouse inserts. */
+async function requestCounts(): Promise<Record<string, number>> {
+  const port = (name: 'pricer' | 'sink' | 'detector') => pipeline.services.get(name)?.port ?? 0;
+  return {
+    pricer_transactions: await counter(port('pricer'), 'tollgate_pricer_transactions_total'),
+    detector_transactions: await counter(port('detector'), 'tollgate_detector_transactions_total'),
+    sink_inserts: await counter(port('sink'), 'tollgate_sink_insert_duration_seconds_count'),
+    sink_insert_seconds: await counter(port('sink'), 'tollgate_sink_insert_duration_seconds_sum'),
+  };
+}
+
 const ctx = await createTestContext({ partitions: 6 });
 await ctx.createTopics();
 const ch = await ctx.clickhouse();
-const _card = await loadRateCardFile(`${repoRoot}/ratecards/default.yaml`);
 log('starting pricer, sink and detector');
 const pipeline = await startPipeline(ctx, {
   services: ['pricer', 'sink', 'detector'],
-  env: { LOG_LEVEL: 'warn' },
+  env: {
+    LOG_LEVEL: 'warn',
+    ...(process.env.E2E_SINK_FLUSH_INTERVAL_MS
+      ? { SINK_FLUSH_INTERVAL_MS: process.env.E2E_SINK_FLUSH_INTERVAL_MS }
+      : {}),
+  },
 });
 const meter: Meter = createMeter({
   brokers: ctx.brokers,
@@ -66,6 +138,13 @@ const meter: Meter = createMeter({
 try {
   // 1. Throughput: as fast as the SDK takes events; a model call is one line item per token class.
   log(`throughput: ${EVENTS.toLocaleString('en-US')} model calls through the pipeline`);
+  const cpuPids: Record<string, number | undefined> = {
+    ...Object.fromEntries([...pipeline.services.values()].map((s) => [s.name, s.child.pid])),
+    kafka: findPid('kafka.Kafka'),
+    clickhouse: findPid('clickhouse-server'),
+  };
+  const cpuBefore = Object.fromEntries(Object.entries(cpuPids).map(([name, pid]) => [name, cpuSeconds(pid)]));
+  const sdkCpuBefore = process.cpuUsage();
   const started = performance.now();
   let run: Run | undefined;
   for (let i = 0; i < EVENTS; i++) {
@@ -89,6 +168,19 @@ try {
     await sleep(100);
   }
   const visibleMs = performance.now() - started;
+  const sdkCpu = process.cpuUsage(sdkCpuBefore);
+  const cpuUsPerEvent: Record<string, number | null> = {
+    sdk: Number(((sdkCpu.user + sdkCpu.system) / EVENTS).toFixed(1)),
+  };
+  for (const [name, pid] of Object.entries(cpuPids)) {
+    const before = cpuBefore[name];
+    const after = cpuSeconds(pid);
+    cpuUsPerEvent[name] =
+      before == null || after == null ? null : Number((((after - before) * 1e6) / EVENTS).toFixed(1));
+  }
+  log(`throughput: CPU µs per event ${JSON.stringify(cpuUsPerEvent)}`);
+  const counts = await requestCounts();
+  log(`throughput: work units so far ${JSON.stringify(counts)}`);
   const eventsPerS = Math.round((EVENTS * 1000) / visibleMs);
   log(
     `throughput: SDK sent in ${(sentMs / 1000).toFixed(1)} s, all visible after ${(visibleMs / 1000).toFixed(1)} s: ${eventsPerS} events/s (${expectedLines} line items)`,
@@ -154,9 +246,50 @@ try {
       }
     },
   });
-  await sleep(3_000);
+  // Where the latency goes: when each latency-phase event reaches the priced topic (read committed,
+  // as the sink reads it), against its event_time (set by the SDK at the record call).
+  const pricedCodec = createPricedCodec();
+  const pricedLatencies: number[] = [];
+  const pricedConsumer = ctx.kafka.consumer({ groupId: `${ctx.topicPrefix}priced-watch` });
+  await pricedConsumer.connect();
+  await pricedConsumer.subscribe({ topic: ctx.topics.priced, fromBeginning: false });
+  await pricedConsumer.run({
+    eachBatch: async ({ batch }) => {
+      const now = Date.now();
+      for (const message of batch.messages) {
+        const decoded = message.value ? pricedCodec.decode(message.value) : undefined;
+        if (decoded?.ok && decoded.value.usage.org_id === LATENCY_ORG)
+          pricedLatencies.push(now - decoded.value.usage.event_time);
+      }
+    },
+  });
+  await sleep(3_000); // let both watchers join their groups
+  // The latency phase measures a pipeline at 5,000 events/s, not one still working off the throughput
+  // phase: wait until every service is idle (the detector in particular may still be catching up).
+  const quietMs = await waitForQuiet(Object.values(cpuPids), 60_000);
+  log(`latency: pipeline idle after ${(quietMs / 1000).toFixed(1)} s`);
   log(`latency: ${RATE} events/s for ${LATENCY_SECONDS} s`);
   const sendTimes: number[] = [];
+  // A model call is several line items: follow events through uniqExact over the latency org, which
+  // the primary key (org_id, event_time, …) confines to this phase's rows, so polling stays cheap.
+  // The poller runs while events are being sent: each poll, the events newly visible are matched to
+  // the send times in order.
+  const visibleLatencies: number[] = [];
+  let sending = true;
+  let seen = 0;
+  const poller = (async () => {
+    let deadline = Number.POSITIVE_INFINITY;
+    while ((sending || seen < sendTimes.length) && Date.now() < deadline) {
+      const [row] = await ch.rows<{ n: string }>(
+        `SELECT uniqExact(event_id) AS n FROM line_items WHERE org_id = '${LATENCY_ORG}'`,
+      );
+      const now = Date.now();
+      const count = Number(row?.n ?? 0);
+      for (; seen < Math.min(count, sendTimes.length); seen++) visibleLatencies.push(now - sendTimes[seen]!);
+      if (!sending && deadline === Number.POSITIVE_INFINITY) deadline = now + 120_000;
+      await sleep(100);
+    }
+  })();
   const latencyStarted = Date.now();
   const total = RATE * LATENCY_SECONDS;
   let loopRun: Run | undefined;
@@ -165,9 +298,14 @@ try {
     const due = latencyStarted + (i * 1000) / RATE;
     const wait = due - Date.now();
     if (wait > 1) await sleep(wait);
-    if (i % 100 === 0) run = await meter.startRun({ runId: `lat-${uniqueId()}`, agentName: 'bench' });
+    if (i % 100 === 0)
+      run = await meter.startRun({ runId: `lat-${uniqueId()}`, agentName: 'bench', org_id: LATENCY_ORG });
     if (i % 500 === 0) {
-      loopRun = await meter.startRun({ runId: `loop-${uniqueId()}`, agentName: 'looper' });
+      loopRun = await meter.startRun({
+        runId: `loop-${uniqueId()}`,
+        agentName: 'looper',
+        org_id: LATENCY_ORG,
+      });
       loopCalls = 0;
     }
     if (i % 50 === 25 && loopRun && loopCalls < 10) {
@@ -183,21 +321,12 @@ try {
     sendTimes.push(Date.now());
   }
   await meter.flush();
-  // A model call is several line items: follow events through uniqExact over the latency runs.
-  const visibleLatencies: number[] = [];
-  const deadline = Date.now() + 120_000;
-  let seen = 0;
-  while (seen < sendTimes.length && Date.now() < deadline) {
-    const [row] = await ch.rows<{ n: string }>(
-      "SELECT uniqExact(event_id) AS n FROM line_items WHERE startsWith(run_id, 'lat-') OR startsWith(run_id, 'loop-')",
-    );
-    const now = Date.now();
-    const count = Number(row?.n ?? 0);
-    for (; seen < Math.min(count, sendTimes.length); seen++) visibleLatencies.push(now - sendTimes[seen]!);
-    await sleep(100);
-  }
+  sending = false;
+  await poller;
   await sleep(2_000);
+  log(`latency: work units so far ${JSON.stringify(await requestCounts())}`);
   await alertConsumer.disconnect();
+  await pricedConsumer.disconnect();
   const rss = Object.fromEntries(
     [...pipeline.services.values()].map((service) => [service.name, peakRssMb(service.child.pid)]),
   );
@@ -209,10 +338,13 @@ try {
     visible_p50_ms: percentile(visibleLatencies, 50),
     visible_p99_ms: percentile(visibleLatencies, 99),
     visible_events_measured: visibleLatencies.length,
+    priced_p50_ms: percentile(pricedLatencies, 50),
+    priced_p99_ms: percentile(pricedLatencies, 99),
     alert_p50_ms: percentile(alertLatencies, 50),
     alert_p99_ms: percentile(alertLatencies, 99),
     alerts_measured: alertLatencies.length,
     peak_rss_mb: rss,
+    cpu_us_per_event: cpuUsPerEvent,
   };
   process.stdout.write(`${JSON.stringify(result)}\n`);
 } finally {

@@ -241,10 +241,16 @@ export function createBatcher({
       list.push(entry);
       byTable.set(entry.table, list);
     }
-    for (const table of SINK_TABLES) {
-      const entries = byTable.get(table);
-      if (entries) await insertOnce(table, entries, heartbeat);
-    }
+    // The tables' inserts run side by side (a message's rows in each table are independent, and each
+    // insertOnce is exactly-once by itself); the flush settles only once none of them runs any more,
+    // so a failed flush never leaves one of its inserts going on behind the consumer's back.
+    const results = await Promise.allSettled(
+      SINK_TABLES.flatMap((table) => {
+        const entries = byTable.get(table);
+        return entries ? [insertOnce(table, entries, heartbeat)] : [];
+      }),
+    );
+    for (const result of results) if (result.status === 'rejected') throw result.reason;
     throwIfAborted();
     const commits = [...batch.commits.values()];
     if (commits.length > 0) await commit(commits);
