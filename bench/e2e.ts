@@ -13,7 +13,8 @@
  *   cpu_us_per_event       CPU time (user + system) per event during the throughput phase, per
  *                          process: the SDK (this process), each service, the Kafka broker and ClickHouse
  *                          (found by command line, when they run on this machine)
- * Sizes: E2E_EVENTS (default 100000), E2E_LATENCY_SECONDS (default 20).
+ * Sizes: E2E_EVENTS (default 100000), E2E_LATENCY_SECONDS (default 20). E2E_SINK_FLUSH_INTERVAL_MS sets
+ * the sink's flush interval; E2E_PROFILE_DIR makes every service write a V8 CPU profile there.
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -111,6 +112,8 @@ async function requestCounts(): Promise<Record<string, number>> {
     detector_transactions: await counter(port('detector'), 'tollgate_detector_transactions_total'),
     sink_inserts: await counter(port('sink'), 'tollgate_sink_insert_duration_seconds_count'),
     sink_insert_seconds: await counter(port('sink'), 'tollgate_sink_insert_duration_seconds_sum'),
+    sink_flushes: await counter(port('sink'), 'tollgate_sink_staleness_seconds_count'),
+    sink_staleness_seconds: await counter(port('sink'), 'tollgate_sink_staleness_seconds_sum'),
   };
 }
 
@@ -124,6 +127,10 @@ const pipeline = await startPipeline(ctx, {
     LOG_LEVEL: 'warn',
     ...(process.env.E2E_SINK_FLUSH_INTERVAL_MS
       ? { SINK_FLUSH_INTERVAL_MS: process.env.E2E_SINK_FLUSH_INTERVAL_MS }
+      : {}),
+    // V8 CPU profiles of every service, written when they stop (open them in Chrome DevTools).
+    ...(process.env.E2E_PROFILE_DIR
+      ? { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${process.env.E2E_PROFILE_DIR}` }
       : {}),
   },
 });

@@ -1,17 +1,26 @@
 /**
  * Collects rows from many Kafka batches into one insert per table, at most about one per
  * `flushIntervalMs` (sooner when `maxRows` are waiting), and commits their offsets after every table
- * insert succeeded.
+ * insert of the flush succeeded.
+ *
+ * The consumer keeps fetching while rows wait for the next flush and while a flush runs: `add` resolves
+ * once its rows are buffered (admitted), not once they are stored. Without that, kafkajs fetches
+ * nothing while a batch is being handled, and a message arriving just after a fetch waits two flush
+ * intervals instead of one.
  *
  * Invariants (services/sink/README.md explains why they give exactly-once):
- * - `add` resolves only after the flush that holds its rows inserted them AND committed their offsets.
- *   The caller (a kafkajs eachBatch) awaits it, so the consumer fetches nothing more meanwhile (memory
- *   is bounded by one fetch) and cannot rejoin the group while one of its inserts may still land.
+ * - Offsets are committed only after every row of the messages they cover is stored, one flush at a
+ *   time, so commits per partition only move forward.
+ * - Memory is bounded: `add` waits while `maxRows` rows are already waiting behind the flush in flight
+ *   (so at most about two flushes' worth of rows, plus one fetch, are held).
  * - An insert that failed with a retriable error may have landed anyway: before retrying, the batcher
  *   waits until the server no longer runs it, asks which of its messages are stored, and retries only
  *   the others. Nothing is inserted twice and nothing is skipped.
- * - On abort (rebalance, shutdown, a non-retriable failure) every waiting `add` rejects and its rows
- *   are dropped uncommitted: Kafka redelivers them and the stored offsets filter what had landed.
+ * - `revoke()` (the group rebalances) drops the waiting rows and stops the flush in flight from
+ *   starting another insert or committing: whoever owns a partition next reads what is stored, after
+ *   waiting for the inserts still running (sink.ts, resync). A bumped epoch refuses rows fetched before.
+ * - A flush that fails for good drops the waiting rows too, bumps the epoch and reports, per partition,
+ *   the first offset not stored for sure (`onFailure`): the consumer seeks back there.
  */
 import { isRetriable, type Logger, TollgateError } from '@tollgate/core';
 import type { SinkMetrics } from './metrics.ts';
@@ -57,6 +66,8 @@ export interface Commit {
   partition: number;
   /** The next offset to read, as Kafka commits it (last handled offset + 1). */
   offset: string;
+  /** The first offset of the messages this commit covers: where to seek back if they were not stored. */
+  from: string;
 }
 
 export interface BatcherOptions {
@@ -64,6 +75,11 @@ export interface BatcherOptions {
   logger: Logger;
   metrics: SinkMetrics;
   commit(commits: Commit[]): Promise<void>;
+  /**
+   * A flush failed for good: the rows of these positions onwards may not be stored. The caller must
+   * read the partitions again from there (the batcher refuses rows of the old epoch meanwhile).
+   */
+  onFailure?(rewinds: { topic: string; partition: number; offset: string }[], err: Error): void;
   maxRows?: number;
   flushIntervalMs?: number;
   /** Wait this long after the first row before flushing, so one fetch's batches share an insert. */
@@ -75,11 +91,25 @@ export interface BatcherOptions {
 }
 
 export interface Batcher {
-  /** Adds rows (possibly none) and the offsets they complete; resolves once both are durable. */
-  add(entries: Entry[], commits: Commit[], heartbeat: () => Promise<void>): Promise<void>;
+  /**
+   * Adds rows (possibly none) and the offsets they complete. Resolves once they are admitted to the
+   * buffer (at once, unless `maxRows` rows already wait: then when the flush ahead of them starts);
+   * they are stored and committed later. Rejects if `epoch` is not the current epoch (rows fetched
+   * before a rebalance or a failed flush) or the batcher was aborted. `heartbeat` is called while it
+   * waits. `oldestMessageMs`: the broker timestamp of the oldest message they come from (metric).
+   */
+  add(
+    entries: Entry[],
+    commits: Commit[],
+    options: { epoch: number; heartbeat: () => Promise<void>; oldestMessageMs?: number },
+  ): Promise<void>;
+  /** Changes whenever rows already added may have been dropped: capture it before reading a batch. */
+  epoch(): number;
+  /** The group rebalances: drops the waiting rows; the flush in flight neither inserts again nor commits. */
+  revoke(): void;
   /** Flushes what is buffered now, ignoring the interval. */
   flushNow(): void;
-  /** Rejects every waiting `add` with `reason` and drops their rows (they are not committed). */
+  /** Drops the waiting rows for good and refuses every later `add` (shutdown past its deadline). */
   abort(reason: Error): void;
   bufferedRows(): number;
   /** Resolves true once nothing is buffered or being flushed, false if `timeoutMs` passes first. */
@@ -88,29 +118,44 @@ export interface Batcher {
   withRetry<T>(what: string, operation: () => Promise<T>, heartbeat: () => Promise<void>): Promise<T>;
 }
 
+export const STALE_EPOCH = 'TG_SINK_STALE_EPOCH';
+
 interface Pending {
   entries: Entry[];
   rows: number;
   commits: Map<string, Commit>;
-  waiters: { resolve: () => void; reject: (err: Error) => void }[];
-  heartbeats: (() => Promise<void>)[];
+  /** `add` calls waiting for room: admitted when this batch starts flushing. */
+  admissions: { resolve: () => void; reject: (err: Error) => void }[];
   firstAddedAt: number;
+  /** Broker timestamp of the oldest message in this flush (Infinity when unknown). */
+  oldestMessageMs: number;
 }
 
 const emptyPending = (): Pending => ({
   entries: [],
   rows: 0,
   commits: new Map(),
-  waiters: [],
-  heartbeats: [],
+  admissions: [],
   firstAddedAt: 0,
+  oldestMessageMs: Number.POSITIVE_INFINITY,
 });
+
+const isEmpty = (p: Pending) => p.entries.length === 0 && p.commits.size === 0;
+
+/** A flush under way; `revoked` is set when its partitions may have moved to another owner. */
+interface Flight {
+  batch: Pending;
+  revoked: boolean;
+}
+
+const HEARTBEAT_WHILE_WAITING_MS = 1_000;
 
 export function createBatcher({
   writer,
   logger,
   metrics,
   commit,
+  onFailure = () => {},
   maxRows = 100_000,
   flushIntervalMs = 1_000,
   lingerMs = 20,
@@ -120,36 +165,44 @@ export function createBatcher({
 }: BatcherOptions): Batcher {
   if (maxRows < 1) throw new TollgateError('sink: maxRows must be at least 1', { code: 'TG_CONFIG' });
   let pending = emptyPending();
+  let flight: Flight | undefined;
   let flushing: Promise<void> | undefined;
   let timer: NodeJS.Timeout | undefined;
   let lastFlushStartedAt = 0;
+  let epoch = 0;
   /** Set by abort() (shutdown); every retry loop and flush checks it. Permanent. */
   let aborted: Error | undefined;
-  let wakeUp: (() => void) | undefined;
+  const wakeUps = new Set<() => void>();
 
   const sleep = (ms: number) =>
     new Promise<void>((resolve) => {
-      const t = setTimeout(resolve, ms);
-      wakeUp = () => {
+      const wake = () => {
         clearTimeout(t);
+        wakeUps.delete(wake);
         resolve();
       };
-    }).finally(() => {
-      wakeUp = undefined;
+      const t = setTimeout(wake, ms);
+      wakeUps.add(wake);
     });
+  const wakeAll = () => {
+    for (const wake of [...wakeUps]) wake();
+  };
 
-  function throwIfAborted(): void {
+  function throwIfStopped(current?: Flight): void {
     if (aborted) throw aborted;
+    if (current?.revoked)
+      throw new TollgateError('sink: partitions revoked during the flush', { code: 'TG_SINK_REVOKED' });
   }
 
   async function withRetry<T>(
     what: string,
     operation: () => Promise<T>,
     heartbeat: () => Promise<void>,
+    current?: Flight,
   ): Promise<T> {
     let delayMs = retryInitialMs;
     for (;;) {
-      throwIfAborted();
+      throwIfStopped(current);
       try {
         return await operation();
       } catch (err) {
@@ -158,8 +211,7 @@ export function createBatcher({
         metrics.clickhouseUp.set(0);
         logger.warn({ err, operation: what, retryInMs: delayMs }, 'clickhouse operation failed, retrying');
       }
-      // Heartbeats keep the group membership while ClickHouse is away; a rebalance surfaces here
-      // as an error and aborts the flush.
+      // Heartbeats keep the group membership while ClickHouse is away (resync runs inside a batch).
       await heartbeat();
       await sleep(delayMs);
       delayMs = Math.min(delayMs * 2, retryMaxMs);
@@ -167,11 +219,13 @@ export function createBatcher({
   }
 
   /** Inserts `entries` into `table` exactly once, however many attempts it takes. */
-  async function insertOnce(table: SinkTable, entries: Entry[], heartbeat: () => Promise<void>) {
+  async function insertOnce(table: SinkTable, entries: Entry[], current: Flight) {
     let remaining = entries;
     let delayMs = retryInitialMs;
+    const noHeartbeat = async () => {};
     while (remaining.length > 0) {
-      throwIfAborted();
+      // Never start an insert once the partitions may belong to someone else (or we stop).
+      throwIfStopped(current);
       const queryId = writer.newQueryId(table);
       const started = performance.now();
       try {
@@ -189,7 +243,6 @@ export function createBatcher({
           'insert failed, checking what landed',
         );
       }
-      await heartbeat();
       await sleep(delayMs);
       delayMs = Math.min(delayMs * 2, retryMaxMs);
       // The failed insert may have landed (a timeout, a connection cut after the server read it):
@@ -201,7 +254,8 @@ export function createBatcher({
           await writer.waitForInsert(queryId, { pollMs: 200, timeoutMs: insertSettleTimeoutMs });
           return storedAmong(table, batch);
         },
-        heartbeat,
+        noHeartbeat,
+        current,
       );
       remaining = batch.filter((entry) => !stored.has(positionKey(entry)));
       const landed = rowCount(batch) - rowCount(remaining);
@@ -231,10 +285,8 @@ export function createBatcher({
     return stored;
   }
 
-  async function runFlush(batch: Pending): Promise<void> {
-    const heartbeat = async () => {
-      for (const beat of batch.heartbeats.slice(0, 1)) await beat();
-    };
+  async function runFlush(current: Flight): Promise<void> {
+    const { batch } = current;
     const byTable = new Map<SinkTable, Entry[]>();
     for (const entry of batch.entries) {
       const list = byTable.get(entry.table) ?? [];
@@ -247,17 +299,21 @@ export function createBatcher({
     const results = await Promise.allSettled(
       SINK_TABLES.flatMap((table) => {
         const entries = byTable.get(table);
-        return entries ? [insertOnce(table, entries, heartbeat)] : [];
+        return entries ? [insertOnce(table, entries, current)] : [];
       }),
     );
     for (const result of results) if (result.status === 'rejected') throw result.reason;
-    throwIfAborted();
+    // A revoked flush does not commit: the partition's next owner reads what is stored instead, and
+    // a commit of ours arriving after one of theirs would move the group's offset backwards.
+    throwIfStopped(current);
     const commits = [...batch.commits.values()];
     if (commits.length > 0) await commit(commits);
+    if (Number.isFinite(batch.oldestMessageMs))
+      metrics.stalenessSeconds.observe(Math.max(0, Date.now() - batch.oldestMessageMs) / 1000);
   }
 
   function scheduleFlush(): void {
-    if (flushing || pending.waiters.length === 0) return;
+    if (flushing || isEmpty(pending) || aborted) return;
     const now = Date.now();
     const due =
       pending.rows >= maxRows
@@ -267,55 +323,105 @@ export function createBatcher({
     timer = setTimeout(startFlush, Math.max(0, due - now));
   }
 
+  /** Drops the waiting rows; `reason` rejects the `add` calls still waiting for room. */
+  function dropPending(reason: Error): Pending {
+    const dropped = pending;
+    pending = emptyPending();
+    metrics.bufferedRows.set(0);
+    for (const admission of dropped.admissions) admission.reject(reason);
+    return dropped;
+  }
+
   function startFlush(): void {
     timer = undefined;
-    if (flushing || pending.waiters.length === 0) return;
-    const batch = pending;
+    if (flushing || isEmpty(pending) || aborted) return;
+    const current: Flight = { batch: pending, revoked: false };
     pending = emptyPending();
     metrics.bufferedRows.set(0);
     lastFlushStartedAt = Date.now();
-    flushing = runFlush(batch).then(
-      () => {
-        for (const waiter of batch.waiters) waiter.resolve();
-      },
+    flight = current;
+    // Its rows are in flight now: whoever waited for room behind them may add more.
+    for (const admission of current.batch.admissions) admission.resolve();
+    flushing = runFlush(current).then(
+      () => {},
       (err: Error) => {
-        logger.error({ err, rows: batch.rows }, 'flush failed; its offsets stay uncommitted');
-        for (const waiter of batch.waiters) waiter.reject(err);
-        // What is buffered behind a failed flush waits on the same broken path: fail it too, so the
-        // consumer restarts from the committed offsets and resynchronises.
-        abortPending(err);
+        if (aborted || current.revoked) {
+          logger.info({ reason: err.message }, 'flush given up (stopping or rebalancing)');
+          return;
+        }
+        // Failed for good: nothing of this flush or behind it is known to be stored. Seek back to
+        // the first offset of each partition that had rows here or waiting, and refuse what was
+        // fetched before (the epoch changes).
+        const dropped = dropPending(staleError());
+        epoch += 1;
+        const rewinds = new Map<string, { topic: string; partition: number; offset: string }>();
+        for (const c of [...current.batch.commits.values(), ...dropped.commits.values()]) {
+          const key = `${c.topic}|${c.partition}`;
+          const known = rewinds.get(key);
+          if (!known || BigInt(c.from) < BigInt(known.offset))
+            rewinds.set(key, { topic: c.topic, partition: c.partition, offset: c.from });
+        }
+        logger.error({ err, rows: current.batch.rows }, 'flush failed; reading its partitions again');
+        onFailure([...rewinds.values()], err);
       },
     );
     void flushing.finally(() => {
       flushing = undefined;
+      if (flight === current) flight = undefined;
       scheduleFlush();
     });
   }
 
-  function abortPending(reason: Error): void {
-    const dropped = pending;
-    pending = emptyPending();
-    metrics.bufferedRows.set(0);
-    for (const waiter of dropped.waiters) waiter.reject(reason);
-  }
+  const staleError = () =>
+    new TollgateError('sink: rows of an earlier epoch (rebalance or failed flush)', {
+      code: STALE_EPOCH,
+    });
 
   return {
-    add(entries, commits, heartbeat) {
-      if (aborted) return Promise.reject(aborted);
-      return new Promise<void>((resolve, reject) => {
-        if (pending.waiters.length === 0) pending.firstAddedAt = Date.now();
-        for (const entry of entries) {
-          pending.entries.push(entry);
-          pending.rows += entry.count;
-        }
-        for (const c of commits) pending.commits.set(`${c.topic}|${c.partition}`, c);
-        pending.waiters.push({ resolve, reject });
-        pending.heartbeats.push(heartbeat);
-        metrics.bufferedRows.set(pending.rows);
-        // Full: start the insert now, so ClickHouse works on it while the next batches decode.
-        if (pending.rows >= maxRows && !flushing) startFlush();
-        else scheduleFlush();
+    async add(entries, commits, { epoch: at, heartbeat, oldestMessageMs }) {
+      if (aborted) throw aborted;
+      if (at !== epoch) throw staleError();
+      const full = pending.rows >= maxRows;
+      if (isEmpty(pending)) pending.firstAddedAt = Date.now();
+      for (const entry of entries) {
+        pending.entries.push(entry);
+        pending.rows += entry.count;
+      }
+      for (const c of commits) {
+        const key = `${c.topic}|${c.partition}`;
+        const known = pending.commits.get(key);
+        // `from` stays the first offset of the earliest batch still waiting for this partition
+        pending.commits.set(key, known ? { ...c, from: known.from } : c);
+      }
+      if (oldestMessageMs !== undefined && oldestMessageMs < pending.oldestMessageMs)
+        pending.oldestMessageMs = oldestMessageMs;
+      metrics.bufferedRows.set(pending.rows);
+      // Full: start the insert now, so ClickHouse works on it while the next batches decode.
+      if (pending.rows >= maxRows && !flushing) startFlush();
+      else scheduleFlush();
+      if (!full) return;
+      // maxRows rows were already waiting: hold the consumer until the flush ahead starts, with
+      // heartbeats (a ClickHouse outage can make that long), so memory stays bounded.
+      let admitted = false;
+      const admission = new Promise<void>((resolve, reject) => {
+        pending.admissions.push({ resolve, reject });
+      }).then(() => {
+        admitted = true;
       });
+      admission.catch(() => {}); // awaited below; a heartbeat failure may leave the loop first
+      while (!admitted) {
+        await Promise.race([admission, sleep(HEARTBEAT_WHILE_WAITING_MS)]);
+        if (!admitted) await heartbeat();
+      }
+    },
+    epoch: () => epoch,
+    revoke() {
+      epoch += 1;
+      if (timer) clearTimeout(timer);
+      timer = undefined;
+      if (flight) flight.revoked = true;
+      dropPending(staleError());
+      wakeAll(); // a retry loop of the revoked flush gives up now instead of after its backoff
     },
     flushNow() {
       lastFlushStartedAt = 0;
@@ -324,21 +430,21 @@ export function createBatcher({
     },
     abort(reason) {
       aborted = reason;
-      wakeUp?.();
       if (timer) clearTimeout(timer);
       timer = undefined;
-      abortPending(reason);
+      dropPending(reason);
+      wakeAll();
     },
     bufferedRows: () => pending.rows,
     async idle(timeoutMs) {
       const deadline = Date.now() + timeoutMs;
-      while (flushing || pending.waiters.length > 0) {
+      while (flushing || !isEmpty(pending)) {
         if (Date.now() >= deadline) return false;
         await new Promise((resolve) => setTimeout(resolve, 20));
       }
       return true;
     },
-    withRetry,
+    withRetry: (what, operation, heartbeat) => withRetry(what, operation, heartbeat),
   };
 }
 

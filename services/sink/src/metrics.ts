@@ -4,6 +4,7 @@ import { Counter, Gauge, Histogram, type Registry } from '@tollgate/core';
 export interface SinkMetrics {
   rowsInserted: Counter<'table'>;
   insertSeconds: Histogram<'table'>;
+  stalenessSeconds: Histogram;
   retries: Counter<'operation'>;
   duplicatesSkipped: Counter<'table'>;
   deadLettered: Counter<'topic' | 'reason_code'>;
@@ -27,6 +28,12 @@ export function createSinkMetrics(registry: Registry): SinkMetrics {
       help: 'Latency of successful inserts, by table',
       labelNames: ['table'],
       buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+      registers,
+    }),
+    stalenessSeconds: new Histogram({
+      name: 'tollgate_sink_staleness_seconds',
+      help: 'Per flush: age of its oldest message (broker append time) when its rows were stored and committed',
+      buckets: [0.1, 0.25, 0.5, 0.75, 1, 1.5, 2, 3, 5, 10, 30, 60],
       registers,
     }),
     retries: new Counter({

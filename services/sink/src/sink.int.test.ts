@@ -324,4 +324,75 @@ describe('sink (Kafka → ClickHouse)', { skip: skipIntegration }, () => {
       30_000,
     );
   });
+
+  it('reads its partitions again after a flush that failed for good, storing each message once', async () => {
+    // The alerts table loses a column for a while: every insert of an alert fails with a non-retriable
+    // error (an unknown JSON field) while reads of the table still work, and the line items of the
+    // same flush, inserted side by side, land. The sink seeks back, resynchronises and, once the column
+    // is back, stores the alerts without storing a line twice.
+    await ch.exec('ALTER TABLE alerts DROP COLUMN explanation');
+    let restored = false;
+    try {
+      const alertCodec = createAlertCodec();
+      for (let round = 0; round < 5; round++) {
+        await producer.send({
+          topic: ctx.topics.priced,
+          messages: Array.from({ length: 20 }, (_, i) => ({
+            key: `run-f${i % 4}`,
+            value: priced.encode(pricedEvent({ event_id: `fail-${round}-${i}`, run_id: `run-f${i % 4}` })),
+          })),
+        });
+        await producer.send({
+          topic: ctx.topics.alerts,
+          messages: [
+            { key: `fa-${round}`, value: alertCodec.encode(costAlert({ alert_id: `fa-${round}` })) },
+          ],
+        });
+        await new Promise((resolve) => setTimeout(resolve, 300));
+      }
+      await waitFor(
+        async () =>
+          Number(
+            (
+              await ch.rows<{ n: string }>(
+                "SELECT count() AS n FROM line_items WHERE startsWith(event_id, 'fail-')",
+              )
+            )[0]?.n,
+          ) > 0,
+        30_000,
+        'line items inserted beside the failing alerts',
+      );
+      await new Promise((resolve) => setTimeout(resolve, 1_000));
+      await ch.exec('ALTER TABLE alerts ADD COLUMN explanation String AFTER unit');
+      restored = true;
+      await waitFor(
+        async () =>
+          Number(
+            (
+              await ch.rows<{ n: string }>(
+                "SELECT count() AS n FROM alerts WHERE startsWith(alert_id, 'fa-')",
+              )
+            )[0]?.n,
+          ) === 5,
+        120_000,
+        'every alert stored once the column is back',
+      );
+      await new Promise((resolve) => setTimeout(resolve, 1_500));
+      const [lines] = await ch.rows<{ n: string; distinct: string }>(
+        "SELECT toString(count()) AS n, toString(uniqExact(event_id, line_no)) AS distinct FROM line_items WHERE startsWith(event_id, 'fail-')",
+      );
+      assert.deepEqual(lines, { n: '200', distinct: '200' }, 'every line item once (100 events × 2 lines)');
+      const [rollup] = await ch.rows<{ n: string }>(
+        "SELECT toString(sum(lines)) AS n FROM line_items_by_run_agent_hourly WHERE startsWith(run_id, 'run-f')",
+      );
+      assert.equal(rollup?.n, '200', 'counted once in the rollup');
+      const [alerts] = await ch.rows<{ n: string }>(
+        "SELECT toString(count()) AS n FROM alerts WHERE startsWith(alert_id, 'fa-')",
+      );
+      assert.equal(alerts?.n, '5', 'every alert once');
+    } finally {
+      if (!restored)
+        await ch.exec('ALTER TABLE alerts ADD COLUMN explanation String AFTER unit').catch(() => {});
+    }
+  });
 });

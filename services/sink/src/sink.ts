@@ -4,12 +4,17 @@
  * How a message is counted once (the why is in ../README.md):
  * 1. Offsets are committed only after every row of the message is in ClickHouse (batcher.ts).
  * 2. When a partition is (re)assigned, or its next batch does not start where the last one ended, the
- *    sink first waits until the sink inserts running on the server (any process's) have ended, then reads which
- *    messages at or after the batch's first offset each table already holds, and skips those rows.
+ *    sink first waits until the sink inserts running on the server (any process's) have ended, then
+ *    reads which messages at or after the batch's first offset each table already holds, and skips
+ *    those rows.
  *    A crash between insert and commit therefore never stores a message twice.
- * 3. A batch's eachBatch call returns only after its rows are durable and committed, so kafkajs can
- *    neither fetch more (memory stays bounded) nor hand the partition to another member while one of
- *    this process's inserts may still land.
+ * 3. A batch's eachBatch call returns once its rows are admitted to the batcher, so the consumer
+ *    fetches on while they wait for the next flush (memory stays bounded: the batcher holds the consumer
+ *    while a flush's worth of rows already waits). When the group rebalances, the batcher drops what
+ *    waits and starts no further insert (REBALANCING, before kafkajs rejoins), and the partition's next
+ *    owner waits for the inserts still running (2.) before it reads what is stored.
+ * 4. A flush that fails for good makes the consumer seek back to the first offset not known to be
+ *    stored; rows fetched before that are refused (epochs), and the partitions resynchronise (2.).
  */
 import {
   type Codec,
@@ -25,7 +30,7 @@ import {
   TollgateError,
 } from '@tollgate/core';
 import type { DeadLetter } from '@tollgate/core/contract/types';
-import { type Batcher, createBatcher, type Entry } from './batcher.ts';
+import { type Batcher, createBatcher, type Entry, STALE_EPOCH } from './batcher.ts';
 import type { SinkMetrics } from './metrics.ts';
 import {
   alertRow,
@@ -98,7 +103,14 @@ export function createSink(options: SinkOptions): Sink {
     maxRows: options.maxRows,
     flushIntervalMs: options.flushIntervalMs,
     retryMaxMs: options.retryMaxMs,
-    commit: (commits) => consumer.commitOffsets(commits),
+    commit: (commits) =>
+      consumer.commitOffsets(commits.map(({ topic, partition, offset }) => ({ topic, partition, offset }))),
+    onFailure: (rewinds) => {
+      // Nothing after these offsets is known to be stored: read it again, resynchronising first.
+      expected.clear();
+      stored.clear();
+      for (const rewind of rewinds) consumer.seek(rewind);
+    },
   });
   const tablesOf: Record<string, SinkTable[]> = {
     [topics.priced]: ['line_items', 'run_events'],
@@ -113,8 +125,13 @@ export function createSink(options: SinkOptions): Sink {
   let crashed = false;
   let started = false;
 
+  // A rebalance may hand our partitions to another member: from its start, no insert of ours may begin
+  // and nothing waiting may be committed (the flush in flight finishes; the next owner waits for it).
+  consumer.on(consumer.events.REBALANCING, () => batcher.revoke());
   consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
-    // A new generation: positions come from the committed offsets again, so resynchronise.
+    // A new generation: positions come from the committed offsets again, so resynchronise. (Also
+    // revoke here: kafkajs rejoins without a REBALANCING event when the coordinator forgot the member.)
+    batcher.revoke();
     expected.clear();
     stored.clear();
     joined = true;
@@ -208,15 +225,19 @@ export function createSink(options: SinkOptions): Sink {
     return found;
   }
 
-  async function eachBatch({ batch, heartbeat, resolveOffset }: EachBatchPayload): Promise<void> {
+  async function eachBatch({ batch, heartbeat, resolveOffset, isStale }: EachBatchPayload): Promise<void> {
     const { topic, partition, messages } = batch;
     const first = messages[0];
     const last = messages.at(-1);
     if (!first || !last) return;
+    // Rows read before a rebalance or a failed flush are refused by the batcher: capture the epoch
+    // before anything else, so a resync and the rows it filters belong to the same epoch.
+    const epoch = batcher.epoch();
     const key = `${topic}|${partition}`;
     // kafkajs hands every batch of a fetch over in one go; yielding first lets a running insert send
     // its body while this batch decodes, so Node and ClickHouse work at the same time.
     await new Promise((resolve) => setImmediate(resolve));
+    if (isStale()) return; // sought back after a failed flush: this batch is read again
     try {
       if (expected.get(key) !== first.offset)
         stored.set(key, await resync(topic, partition, first.offset, heartbeat));
@@ -243,17 +264,34 @@ export function createSink(options: SinkOptions): Sink {
         });
       }
       const next = (BigInt(last.offset) + 1n).toString();
-      await batcher.add(entries, [{ topic, partition, offset: next }], heartbeat);
+      // Admitted, not yet stored: the batcher commits the offset once the rows are in ClickHouse, and
+      // kafkajs fetches on meanwhile. Broker timestamps are append times (LogAppendTime): the first
+      // message of a batch is its oldest.
+      await batcher.add(entries, [{ topic, partition, offset: next, from: first.offset }], {
+        epoch,
+        heartbeat,
+        oldestMessageMs: Number(first.timestamp),
+      });
       resolveOffset(last.offset);
       metrics.messages.inc({ topic }, messages.length);
       expected.set(key, next);
       if (already && [...already.values()].every((set) => [...set].every((o) => BigInt(o) < BigInt(next))))
         stored.delete(key);
     } catch (err) {
+      // Refused as stale: the batcher dropped this epoch's rows; the partition is read again (a seek
+      // after a failed flush, or committed offsets after a rebalance), resynchronising first.
+      if (err instanceof TollgateError && err.code === STALE_EPOCH) return;
       // Some tables may hold rows of uncommitted messages now: resynchronise every partition.
       expected.clear();
       stored.clear();
-      throw err;
+      // Retriable for kafkajs whatever the cause (a missing table, a schema out of date): it retries
+      // the batch with backoff and then restarts the consumer, so the sink keeps trying, loudly, until
+      // ClickHouse is fixed, instead of leaving its partitions unconsumed for good.
+      throw new TollgateError('sink: batch failed; it is read again', {
+        code: 'TG_SINK_BATCH_FAILED',
+        retriable: true,
+        cause: err,
+      });
     }
   }
 
@@ -282,7 +320,11 @@ export function createSink(options: SinkOptions): Sink {
         return;
       }
       const deadline = Date.now() + deadlineMs;
-      consumer.pause([{ topic: topics.priced }, { topic: topics.alerts }, { topic: topics.deadLetters }]);
+      try {
+        consumer.pause([{ topic: topics.priced }, { topic: topics.alerts }, { topic: topics.deadLetters }]);
+      } catch (err) {
+        logger.debug({ err }, 'nothing to pause (the consumer is between a crash and its restart)');
+      }
       batcher.flushNow();
       const drained = await batcher.idle(Math.max(0, deadline - Date.now()));
       if (!drained) {
