@@ -123,6 +123,16 @@ describe('sink (Kafka → ClickHouse)', { skip: skipIntegration }, () => {
       async () => Number((await ch.rows<{ n: string }>('SELECT count() AS n FROM run_events'))[0]?.n) >= 2,
       30_000,
     );
+    // ClickHouse writes an insert's block into its table before it runs the materialized views: wait
+    // until the views have counted it too.
+    await waitFor(
+      async () =>
+        Number(
+          (await ch.rows<{ n: string }>('SELECT sum(lines) AS n FROM line_items_by_attribution_hourly'))[0]?.n,
+        ) >= 4 && (await ch.rows('SELECT run_id FROM runs')).length > 0,
+      30_000,
+      'the rollups to count the rows',
+    );
 
     const lines = await ch.rows<{ event_id: string; n: string; cost: string }>(
       'SELECT event_id, count() AS n, toString(sum(cost_nanos)) AS cost FROM line_items GROUP BY event_id ORDER BY event_id',

@@ -89,8 +89,10 @@ export function createSink(options: SinkOptions): Sink {
   const deadLetters: Codec<DeadLetter> = createDeadLetterCodec();
   const consumer = kafka.consumer({
     groupId,
-    maxBytes: options.fetchMaxBytes ?? 32 * 1024 * 1024,
-    maxBytesPerPartition: options.fetchMaxBytesPerPartition ?? 8 * 1024 * 1024,
+    // Fetching goes on while a flush runs, so a fetch need not be large to keep ClickHouse busy; it
+    // bounds what one round of batches adds to memory (about 4× its size once encoded as rows).
+    maxBytes: options.fetchMaxBytes ?? 8 * 1024 * 1024,
+    maxBytesPerPartition: options.fetchMaxBytesPerPartition ?? 2 * 1024 * 1024,
     maxWaitTimeInMs: 500,
     sessionTimeout: options.sessionTimeoutMs ?? 30_000,
     heartbeatInterval: 3_000,
