@@ -128,7 +128,8 @@ describe('sink (Kafka → ClickHouse)', { skip: skipIntegration }, () => {
     await waitFor(
       async () =>
         Number(
-          (await ch.rows<{ n: string }>('SELECT sum(lines) AS n FROM line_items_by_attribution_hourly'))[0]?.n,
+          (await ch.rows<{ n: string }>('SELECT sum(lines) AS n FROM line_items_by_attribution_hourly'))[0]
+            ?.n,
         ) >= 4 && (await ch.rows('SELECT run_id FROM runs')).length > 0,
       30_000,
       'the rollups to count the rows',
