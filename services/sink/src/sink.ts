@@ -286,9 +286,11 @@ export function createSink(options: SinkOptions): Sink {
       // Some tables may hold rows of uncommitted messages now: resynchronise every partition.
       expected.clear();
       stored.clear();
-      // Retriable for kafkajs whatever the cause (a missing table, a schema out of date): it retries
-      // the batch with backoff and then restarts the consumer, so the sink keeps trying, loudly, until
-      // ClickHouse is fixed, instead of leaving its partitions unconsumed for good.
+      // kafkajs' own errors (a rebalance noticed by a heartbeat) go back as they are: it acts on them.
+      if (err instanceof Error && err.name.startsWith('KafkaJS')) throw err;
+      // Anything else is retriable for kafkajs whatever the cause (a missing table, a schema out of
+      // date): it retries the batch with backoff and then restarts the consumer, so the sink keeps
+      // trying, loudly, until ClickHouse is fixed, instead of leaving its partitions unconsumed.
       throw new TollgateError('sink: batch failed; it is read again', {
         code: 'TG_SINK_BATCH_FAILED',
         retriable: true,
