@@ -60,7 +60,7 @@ export interface SinkOptions {
   groupId: string;
   maxRows?: number;
   flushIntervalMs?: number;
-  /** Upper bound on one fetch (all partitions); the sink buffers at most one fetch. */
+  /** Upper bound on one fetch (all partitions): what one round of batches adds to the buffered rows. */
   fetchMaxBytes?: number;
   fetchMaxBytesPerPartition?: number;
   retryMaxMs?: number;
