@@ -118,6 +118,19 @@ async function requestCounts(): Promise<Record<string, number>> {
 }
 
 const ctx = await createTestContext({ partitions: 6 });
+
+/** Follows `topic` from its end in a consumer group of its own (read committed), batch by batch. */
+async function watch(
+  topic: string,
+  name: string,
+  onMessages: (messages: { value: Buffer | null }[]) => void,
+): Promise<{ disconnect(): Promise<void> }> {
+  const consumer = ctx.kafka.consumer({ groupId: `${ctx.topicPrefix}${name}` });
+  await consumer.connect();
+  await consumer.subscribe({ topic, fromBeginning: false });
+  await consumer.run({ eachBatch: async ({ batch }) => onMessages(batch.messages) });
+  return consumer;
+}
 await ctx.createTopics();
 const ch = await ctx.clickhouse();
 log('starting pricer, sink and detector');
@@ -239,36 +252,28 @@ try {
   const alertCodec = createAlertCodec();
   const loopSentAt = new Map<string, number>();
   const alertLatencies: number[] = [];
-  const alertConsumer = ctx.kafka.consumer({ groupId: `${ctx.topicPrefix}alerts-watch` });
-  await alertConsumer.connect();
-  await alertConsumer.subscribe({ topic: ctx.topics.alerts, fromBeginning: false });
-  await alertConsumer.run({
-    eachMessage: async ({ message }) => {
+  const alertConsumer = await watch(ctx.topics.alerts, 'alerts-watch', (messages) => {
+    for (const message of messages) {
       const decoded = message.value ? alertCodec.decode(message.value) : undefined;
-      if (!decoded?.ok || decoded.value.rule !== 'run_loop' || !decoded.value.run_id) return;
+      if (!decoded?.ok || decoded.value.rule !== 'run_loop' || !decoded.value.run_id) continue;
       const sentAt = loopSentAt.get(decoded.value.run_id);
       if (sentAt !== undefined) {
         alertLatencies.push(Date.now() - sentAt);
         loopSentAt.delete(decoded.value.run_id);
       }
-    },
+    }
   });
   // Where the latency goes: when each latency-phase event reaches the priced topic (read committed,
   // as the sink reads it), against its event_time (set by the SDK at the record call).
   const pricedCodec = createPricedCodec();
   const pricedLatencies: number[] = [];
-  const pricedConsumer = ctx.kafka.consumer({ groupId: `${ctx.topicPrefix}priced-watch` });
-  await pricedConsumer.connect();
-  await pricedConsumer.subscribe({ topic: ctx.topics.priced, fromBeginning: false });
-  await pricedConsumer.run({
-    eachBatch: async ({ batch }) => {
-      const now = Date.now();
-      for (const message of batch.messages) {
-        const decoded = message.value ? pricedCodec.decode(message.value) : undefined;
-        if (decoded?.ok && decoded.value.usage.org_id === LATENCY_ORG)
-          pricedLatencies.push(now - decoded.value.usage.event_time);
-      }
-    },
+  const pricedConsumer = await watch(ctx.topics.priced, 'priced-watch', (messages) => {
+    const now = Date.now();
+    for (const message of messages) {
+      const decoded = message.value ? pricedCodec.decode(message.value) : undefined;
+      if (decoded?.ok && decoded.value.usage.org_id === LATENCY_ORG)
+        pricedLatencies.push(now - decoded.value.usage.event_time);
+    }
   });
   await sleep(3_000); // let both watchers join their groups
   // The latency phase measures a pipeline at 5,000 events/s, not one still working off the throughput
