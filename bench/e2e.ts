@@ -13,6 +13,7 @@
  *   cpu_us_per_event       CPU time (user + system) per event during the throughput phase, per
  *                          process: the SDK (this process), each service, the Kafka broker and ClickHouse
  *                          (found by command line, when they run on this machine)
+ *   latency_cpu_us_per_event the same during the 5,000 events/s phase (the bench's own polling included)
  * Sizes: E2E_EVENTS (default 100000), E2E_LATENCY_SECONDS (default 20). E2E_SINK_FLUSH_INTERVAL_MS sets
  * the sink's flush interval; E2E_PROFILE_DIR makes every service write a V8 CPU profile there.
  */
@@ -66,6 +67,26 @@ function cpuSeconds(pid: number | undefined): number | null {
   }
 }
 
+/** CPU time per event of this process (the SDK) and of `pids`, from now until `perEvent` is called. */
+function cpuMeter(pids: Record<string, number | undefined>) {
+  const before = Object.fromEntries(Object.entries(pids).map(([name, pid]) => [name, cpuSeconds(pid)]));
+  const sdkBefore = process.cpuUsage();
+  return {
+    perEvent(events: number): Record<string, number | null> {
+      const sdk = process.cpuUsage(sdkBefore);
+      const out: Record<string, number | null> = {
+        sdk: Number(((sdk.user + sdk.system) / events).toFixed(1)),
+      };
+      for (const [name, pid] of Object.entries(pids)) {
+        const start = before[name];
+        const end = cpuSeconds(pid);
+        out[name] = start == null || end == null ? null : Number((((end - start) * 1e6) / events).toFixed(1));
+      }
+      return out;
+    },
+  };
+}
+
 /** The pid of a process on this machine whose command line contains `marker`, if any. */
 function findPid(marker: string): number | undefined {
   for (const entry of readdirSync('/proc')) {
@@ -104,6 +125,22 @@ async function counter(port: number, name: string): Promise<number> {
   return sum;
 }
 
+/** Mean seconds per insert by table, from the sink's insert-duration histogram. */
+async function insertSecondsByTable(port: number): Promise<Record<string, number>> {
+  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+  const sums = new Map<string, number>();
+  const counts = new Map<string, number>();
+  for (const line of text.split('\n')) {
+    const match = /^tollgate_sink_insert_duration_seconds_(sum|count)\{.*table="([a-z_]+)"/.exec(line);
+    if (!match) continue;
+    const into = match[1] === 'sum' ? sums : counts;
+    into.set(match[2]!, (into.get(match[2]!) ?? 0) + Number(line.split(' ').at(-1)));
+  }
+  return Object.fromEntries(
+    [...sums].map(([table, sum]) => [table, Number((sum / (counts.get(table) || 1)).toFixed(3))]),
+  );
+}
+
 /** The units of work behind the CPU figures: Kafka transactions and ClickHouse inserts. */
 async function requestCounts(): Promise<Record<string, number>> {
   const port = (name: 'pricer' | 'sink' | 'detector') => pipeline.services.get(name)?.port ?? 0;
@@ -114,6 +151,58 @@ async function requestCounts(): Promise<Record<string, number>> {
     sink_insert_seconds: await counter(port('sink'), 'tollgate_sink_insert_duration_seconds_sum'),
     sink_flushes: await counter(port('sink'), 'tollgate_sink_staleness_seconds_count'),
     sink_staleness_seconds: await counter(port('sink'), 'tollgate_sink_staleness_seconds_sum'),
+    ...Object.fromEntries(
+      Object.entries(await insertSecondsByTable(port('sink'))).map(([table, mean]) => [
+        `sink_mean_insert_s_${table}`,
+        mean,
+      ]),
+    ),
+  };
+}
+
+/** Reads a service's memory gauges (prom-client's process and V8 heap metrics), in MiB. */
+async function memoryGauges(port: number): Promise<Record<string, number>> {
+  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+  const wanted: Record<string, string> = {
+    process_resident_memory_bytes: 'rss',
+    nodejs_heap_size_total_bytes: 'heap_total',
+    nodejs_heap_size_used_bytes: 'heap_used',
+    nodejs_external_memory_bytes: 'external',
+  };
+  const out: Record<string, number> = {};
+  for (const line of text.split('\n')) {
+    const name = /^[a-z_]+/.exec(line)?.[0];
+    const key = name === undefined ? undefined : wanted[name];
+    const value = line.split(' ').at(-1);
+    if (key) out[key] = Math.round(Number(value) / 1024 / 1024);
+  }
+  return out;
+}
+
+/**
+ * Samples every service's memory gauges twice a second until stopped; `peaks()` gives the highest
+ * value of each gauge per service, to tell a V8 heap that grew from buffers held outside it.
+ */
+function sampleMemory(ports: Map<string, number>) {
+  const peaks: Record<string, Record<string, number>> = {};
+  let running = true;
+  const loop = (async () => {
+    while (running) {
+      for (const [name, port] of ports) {
+        const gauges = await memoryGauges(port).catch(() => ({}) as Record<string, number>);
+        const peak = peaks[name] ?? {};
+        peaks[name] = peak;
+        for (const [key, value] of Object.entries(gauges)) peak[key] = Math.max(peak[key] ?? 0, value);
+      }
+      await sleep(500);
+    }
+  })();
+  return {
+    async stop() {
+      running = false;
+      await loop;
+      return peaks;
+    },
   };
 }
 
@@ -137,7 +226,7 @@ log('starting pricer, sink and detector');
 const pipeline = await startPipeline(ctx, {
   services: ['pricer', 'sink', 'detector'],
   env: {
-    LOG_LEVEL: 'warn',
+    LOG_LEVEL: process.env.E2E_LOG_LEVEL ?? 'warn',
     ...(process.env.E2E_SINK_FLUSH_INTERVAL_MS
       ? { SINK_FLUSH_INTERVAL_MS: process.env.E2E_SINK_FLUSH_INTERVAL_MS }
       : {}),
@@ -163,8 +252,10 @@ try {
     kafka: findPid('kafka.Kafka'),
     clickhouse: findPid('clickhouse-server'),
   };
-  const cpuBefore = Object.fromEntries(Object.entries(cpuPids).map(([name, pid]) => [name, cpuSeconds(pid)]));
-  const sdkCpuBefore = process.cpuUsage();
+  const memory = sampleMemory(
+    new Map([...pipeline.services.values()].map((service) => [service.name, service.port])),
+  );
+  const throughputCpu = cpuMeter(cpuPids);
   const started = performance.now();
   let run: Run | undefined;
   for (let i = 0; i < EVENTS; i++) {
@@ -174,30 +265,27 @@ try {
   }
   await meter.flush();
   const sentMs = performance.now() - started;
-  let expectedLines = 0;
+  // Polled by first lines (line_no 0), a scan of one small column: a uniqExact over event ids here
+  // cost ClickHouse more CPU with every poll, taken from the pipeline it measures.
   for (;;) {
-    const [row] = await ch.rows<{ events: string; lines: string }>(
-      'SELECT uniqExact(event_id) AS events, count() AS lines FROM line_items',
+    const [row] = await ch.rows<{ n: string }>(
+      `SELECT count() AS n FROM line_items WHERE org_id = 'bench' AND line_no = 0`,
     );
-    if (Number(row?.events) >= EVENTS) {
-      expectedLines = Number(row?.lines ?? 0);
-      break;
-    }
+    if (Number(row?.n) >= EVENTS) break;
     if (performance.now() - started > 600_000)
-      throw new Error(`only ${row?.events} of ${EVENTS} events visible after 10 minutes`);
+      throw new Error(`only ${row?.n} of ${EVENTS} events visible after 10 minutes`);
     await sleep(100);
   }
   const visibleMs = performance.now() - started;
-  const sdkCpu = process.cpuUsage(sdkCpuBefore);
-  const cpuUsPerEvent: Record<string, number | null> = {
-    sdk: Number(((sdkCpu.user + sdkCpu.system) / EVENTS).toFixed(1)),
-  };
-  for (const [name, pid] of Object.entries(cpuPids)) {
-    const before = cpuBefore[name];
-    const after = cpuSeconds(pid);
-    cpuUsPerEvent[name] =
-      before == null || after == null ? null : Number((((after - before) * 1e6) / EVENTS).toFixed(1));
-  }
+  const [stored] = await ch.rows<{ events: string; firsts: string; lines: string }>(
+    `SELECT uniqExact(event_id) AS events, countIf(line_no = 0) AS firsts, count() AS lines FROM line_items WHERE org_id = 'bench'`,
+  );
+  const expectedLines = Number(stored?.lines ?? 0);
+  if (Number(stored?.events) !== EVENTS || Number(stored?.firsts) !== EVENTS)
+    throw new Error(
+      `stored ${stored?.firsts} first lines of ${stored?.events} distinct events, sent ${EVENTS}`,
+    );
+  const cpuUsPerEvent = throughputCpu.perEvent(EVENTS);
   log(`throughput: CPU µs per event ${JSON.stringify(cpuUsPerEvent)}`);
   const counts = await requestCounts();
   log(`throughput: work units so far ${JSON.stringify(counts)}`);
@@ -303,6 +391,7 @@ try {
       await sleep(100);
     }
   })();
+  const latencyCpu = cpuMeter(cpuPids);
   const latencyStarted = Date.now();
   const total = RATE * LATENCY_SECONDS;
   let loopRun: Run | undefined;
@@ -337,9 +426,12 @@ try {
   sending = false;
   await poller;
   await sleep(2_000);
+  const latencyCpuUsPerEvent = latencyCpu.perEvent(total);
+  log(`latency: CPU µs per event ${JSON.stringify(latencyCpuUsPerEvent)}`);
   log(`latency: work units so far ${JSON.stringify(await requestCounts())}`);
   await alertConsumer.disconnect();
   await pricedConsumer.disconnect();
+  log(`peak memory per service, MiB: ${JSON.stringify(await memory.stop())}`);
   const rss = Object.fromEntries(
     [...pipeline.services.values()].map((service) => [service.name, peakRssMb(service.child.pid)]),
   );
@@ -358,6 +450,7 @@ try {
     alerts_measured: alertLatencies.length,
     peak_rss_mb: rss,
     cpu_us_per_event: cpuUsPerEvent,
+    latency_cpu_us_per_event: latencyCpuUsPerEvent,
   };
   process.stdout.write(`${JSON.stringify(result)}\n`);
 } finally {

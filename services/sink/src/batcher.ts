@@ -146,6 +146,7 @@ const isEmpty = (p: Pending) => p.entries.length === 0 && p.commits.size === 0;
 interface Flight {
   batch: Pending;
   revoked: boolean;
+  startedAt: number;
 }
 
 const HEARTBEAT_WHILE_WAITING_MS = 1_000;
@@ -306,10 +307,23 @@ export function createBatcher({
     // A revoked flush does not commit: the partition's next owner reads what is stored instead, and
     // a commit of ours arriving after one of theirs would move the group's offset backwards.
     throwIfStopped(current);
+    const inserted = Date.now();
     const commits = [...batch.commits.values()];
     if (commits.length > 0) await commit(commits);
     if (Number.isFinite(batch.oldestMessageMs))
       metrics.stalenessSeconds.observe(Math.max(0, Date.now() - batch.oldestMessageMs) / 1000);
+    logger.debug(
+      {
+        rows: batch.rows,
+        bufferedMs: current.startedAt - batch.firstAddedAt,
+        insertMs: inserted - current.startedAt,
+        commitMs: Date.now() - inserted,
+        oldestAgeAtStartMs: Number.isFinite(batch.oldestMessageMs)
+          ? current.startedAt - batch.oldestMessageMs
+          : null,
+      },
+      'flushed',
+    );
   }
 
   function scheduleFlush(): void {
@@ -335,7 +349,7 @@ export function createBatcher({
   function startFlush(): void {
     timer = undefined;
     if (flushing || isEmpty(pending) || aborted) return;
-    const current: Flight = { batch: pending, revoked: false };
+    const current: Flight = { batch: pending, revoked: false, startedAt: Date.now() };
     pending = emptyPending();
     metrics.bufferedRows.set(0);
     lastFlushStartedAt = Date.now();
