@@ -36,6 +36,9 @@ export const detectorConfigSchema = z.object({
   DETECTOR_FORECAST_MIN_ELAPSED: fraction.default(0.1),
   DETECTOR_PARTITIONS_CONCURRENTLY: positiveInt.default(6),
   DETECTOR_MAX_BYTES_PER_PARTITION: positiveInt.default(1024 * 1024),
+  /** A stage's fetch waits for this many bytes or DETECTOR_FETCH_MAX_WAIT_MS (fewer, larger transactions). */
+  DETECTOR_FETCH_MIN_BYTES: positiveInt.default(1024 * 1024),
+  DETECTOR_FETCH_MAX_WAIT_MS: positiveInt.default(200),
   DETECTOR_SESSION_TIMEOUT_MS: positiveInt.default(30_000),
   DETECTOR_RESTORE_TIMEOUT_MS: positiveInt.default(120_000),
 });
@@ -60,6 +63,8 @@ export function detectorSettings(config: DetectorConfig): DetectorSettings {
     forecastMinElapsedFraction: config.DETECTOR_FORECAST_MIN_ELAPSED,
     partitionsConsumedConcurrently: config.DETECTOR_PARTITIONS_CONCURRENTLY,
     maxBytesPerPartition: config.DETECTOR_MAX_BYTES_PER_PARTITION,
+    fetchMinBytes: config.DETECTOR_FETCH_MIN_BYTES,
+    fetchMaxWaitMs: config.DETECTOR_FETCH_MAX_WAIT_MS,
     sessionTimeoutMs: config.DETECTOR_SESSION_TIMEOUT_MS,
     restoreTimeoutMs: config.DETECTOR_RESTORE_TIMEOUT_MS,
   };

@@ -43,6 +43,9 @@ export interface DetectorSettings {
   forecastMinElapsedFraction: number;
   partitionsConsumedConcurrently: number;
   maxBytesPerPartition: number;
+  /** Fetch linger of every stage: a fetch returns at `fetchMinBytes` or after `fetchMaxWaitMs`. */
+  fetchMinBytes: number;
+  fetchMaxWaitMs: number;
   sessionTimeoutMs: number;
   restoreTimeoutMs: number;
 }
@@ -96,6 +99,8 @@ export function createDetector({
     transactionalIdPrefix: settings.transactionalIdPrefix,
     partitionsConsumedConcurrently: settings.partitionsConsumedConcurrently,
     maxBytesPerPartition: settings.maxBytesPerPartition,
+    fetchMinBytes: settings.fetchMinBytes,
+    fetchMaxWaitMs: settings.fetchMaxWaitMs,
     restoreTimeoutMs: settings.restoreTimeoutMs,
     sessionTimeoutMs: settings.sessionTimeoutMs,
   };

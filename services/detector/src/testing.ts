@@ -36,6 +36,8 @@ export function testSettings(id: string, overrides: Partial<DetectorSettings> = 
     forecastMinElapsedFraction: 0.1,
     partitionsConsumedConcurrently: 3,
     maxBytesPerPartition: 1024 * 1024,
+    fetchMinBytes: 1024 * 1024,
+    fetchMaxWaitMs: 200,
     sessionTimeoutMs: 6_000,
     restoreTimeoutMs: 30_000,
     ...overrides,

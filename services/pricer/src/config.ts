@@ -25,6 +25,9 @@ export const pricerConfigSchema = z.object({
   PRICER_DEDUP_WINDOW_OFFSETS: z.coerce.number().int().min(0).default(100_000),
   PRICER_MAX_BYTES_PER_PARTITION: positiveInt.default(2 * 1024 * 1024),
   PRICER_PARTITIONS_CONCURRENTLY: positiveInt.default(6),
+  /** A fetch waits for this many bytes or PRICER_FETCH_MAX_WAIT_MS (the linger: fewer, larger transactions). */
+  PRICER_FETCH_MIN_BYTES: positiveInt.default(1024 * 1024),
+  PRICER_FETCH_MAX_WAIT_MS: positiveInt.default(200),
   PRICER_SESSION_TIMEOUT_MS: positiveInt.default(30_000),
   /** The broker aborts a transaction left open this long (after a crash, at the latest). */
   PRICER_TRANSACTION_TIMEOUT_MS: positiveInt.default(30_000),

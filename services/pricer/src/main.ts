@@ -57,6 +57,8 @@ const pricer = createPricer({
   dedupWindowOffsets: config.PRICER_DEDUP_WINDOW_OFFSETS,
   maxBytesPerPartition: config.PRICER_MAX_BYTES_PER_PARTITION,
   partitionsConsumedConcurrently: config.PRICER_PARTITIONS_CONCURRENTLY,
+  fetchMinBytes: config.PRICER_FETCH_MIN_BYTES,
+  maxWaitTimeMs: config.PRICER_FETCH_MAX_WAIT_MS,
   sessionTimeoutMs: config.PRICER_SESSION_TIMEOUT_MS,
   transactionTimeoutMs: config.PRICER_TRANSACTION_TIMEOUT_MS,
   maxRequestBytes: config.PRICER_MAX_REQUEST_BYTES,

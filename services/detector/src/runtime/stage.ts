@@ -70,6 +70,9 @@ export interface StageOptions {
   metrics: DetectorMetrics;
   partitionsConsumedConcurrently: number;
   maxBytesPerPartition: number;
+  /** A fetch returns once this many bytes are ready or `fetchMaxWaitMs` passed (default: at once). */
+  fetchMinBytes?: number;
+  fetchMaxWaitMs?: number;
   restoreTimeoutMs: number;
   sessionTimeoutMs?: number;
 }
@@ -259,6 +262,8 @@ export function createStage(options: StageOptions): Stage {
         groupId: options.groupId,
         readUncommitted: false,
         maxBytesPerPartition: options.maxBytesPerPartition,
+        minBytes: options.fetchMinBytes ?? 1,
+        maxWaitTimeInMs: options.fetchMaxWaitMs ?? 5_000,
         sessionTimeout: options.sessionTimeoutMs ?? 30_000,
         heartbeatInterval: 3_000,
         allowAutoTopicCreation: false,
