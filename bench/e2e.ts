@@ -172,7 +172,13 @@ async function memoryGauges(port: number): Promise<Record<string, number>> {
   const out: Record<string, number> = {};
   for (const line of text.split('\n')) {
     const name = /^[a-z_]+/.exec(line)?.[0];
-    const key = name === undefined ? undefined : wanted[name];
+    const space = /space="(new|old)"/.exec(line)?.[1];
+    const key =
+      name === 'nodejs_heap_space_size_total_bytes' && space
+        ? `${space}_space`
+        : name === undefined
+          ? undefined
+          : wanted[name];
     const value = line.split(' ').at(-1);
     if (key) out[key] = Math.round(Number(value) / 1024 / 1024);
   }

@@ -8,6 +8,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { SERVICE_NODE_FLAGS } from '@tollgate/core';
 import { repoRoot, type TestContext } from './index.ts';
 
 export type ServiceName = 'pricer' | 'sink' | 'detector' | 'api' | 'ingest';
@@ -80,7 +81,7 @@ export async function startPipeline(ctx: TestContext, options: StartPipelineOpti
     const out = openSync(logFile, 'a');
     const child = spawn(
       process.execPath,
-      ['--disable-warning=TimeoutNegativeWarning', join(repoRoot, 'services', name, 'src', 'main.ts')],
+      [...SERVICE_NODE_FLAGS, join(repoRoot, 'services', name, 'src', 'main.ts')],
       { cwd: repoRoot, env: { ...baseEnv, HTTP_PORT: String(port) }, stdio: ['ignore', out, out] },
     );
     const service = { name, port, child, logFile };

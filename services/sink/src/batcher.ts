@@ -49,15 +49,18 @@ function rowCount(entries: readonly Entry[]): number {
   return n;
 }
 
+/**
+ * TSV blocks of `entries` in chunks of a thousand messages (a few large writes rather than one per
+ * message), each joined only when the request body asks for it: a flush's rows are never held twice.
+ */
+function* tsvChunks(entries: readonly Entry[]): Generator<Buffer> {
+  for (let i = 0; i < entries.length; i += 1_000)
+    yield Buffer.concat(entries.slice(i, i + 1_000).map((entry) => entry.rows as Buffer));
+}
+
 /** The insert payload of entries of one table: TSV blocks (streamed as they are), or the objects in order. */
 function payload(entries: readonly Entry[]): InsertRows {
-  if (Buffer.isBuffer(entries[0]?.rows)) {
-    // a few large chunks rather than one write per message
-    const chunks: Buffer[] = [];
-    for (let i = 0; i < entries.length; i += 1_000)
-      chunks.push(Buffer.concat(entries.slice(i, i + 1_000).map((entry) => entry.rows as Buffer)));
-    return { tsv: chunks };
-  }
+  if (Buffer.isBuffer(entries[0]?.rows)) return { tsv: tsvChunks(entries) };
   return entries.flatMap((entry) => entry.rows as Row[]);
 }
 

@@ -22,7 +22,8 @@ import {
 import { LINE_ITEM_TSV_COLUMNS } from './tsv.ts';
 
 /** Objects (JSONEachRow), or line_items TSV blocks: lines in LINE_ITEM_TSV_COLUMNS order, each ending in '\n'. */
-export type InsertRows = readonly Row[] | { tsv: readonly (Buffer | string)[] };
+/** Objects (JSONEachRow), or TSV blocks streamed in order as the request body drains (may be lazy). */
+export type InsertRows = readonly Row[] | { tsv: Iterable<Buffer | string> };
 
 export interface SinkWriter {
   readonly instanceId: string;
@@ -86,7 +87,7 @@ export function createSinkWriter({
       return `${prefix}${table}:${sequence}`;
     },
     async insert(table, rows, queryId) {
-      if ('tsv' in rows ? rows.tsv.length === 0 : rows.length === 0) return;
+      if (!('tsv' in rows) && rows.length === 0) return;
       try {
         if ('tsv' in rows) {
           if (table !== 'line_items')

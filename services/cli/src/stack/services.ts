@@ -5,7 +5,7 @@
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { TollgateError } from '@tollgate/core';
+import { SERVICE_NODE_FLAGS, TollgateError } from '@tollgate/core';
 import { requirePortFree, runningPid, spawnDetached, stopProcess, waitFor } from '@tollgate/infra/processes';
 import { clickhouseUrl, type InfraSettings, kafkaBrokers } from '@tollgate/infra/settings';
 
@@ -79,7 +79,7 @@ export async function startServices(
     settings.progress(`${spec.name}: starting (logs: ${log})`);
     const pid = spawnDetached({
       command: process.execPath,
-      args: ['--disable-warning=TimeoutNegativeWarning', entry],
+      args: [...SERVICE_NODE_FLAGS, entry],
       cwd: settings.root,
       logFile: log,
       pidFile,
