@@ -1,6 +1,14 @@
 /**
  * The one module that touches kafkajs. Everything else asks this adapter for clients, so a change of
  * client library (or of its quirks) stays in one file.
+ *
+ * kafkajs 2.2.4 is patched on install (patches/kafkajs+2.2.4.patch, applied by patch-package): its
+ * transactional producer looked the coordinator up (FindCoordinator) before each of the four
+ * coordinator requests of a transaction, and a transaction begun right after a commit, which the
+ * coordinator answers with CONCURRENT_TRANSACTIONS for a few milliseconds, waited out the client's
+ * retry backoff (100 ms and more). The patch keeps each coordinator until a request to it fails and
+ * retries that one request after 10 ms, as the Java producer does. `npm run bench -- transactions`:
+ * 22.0 → 13.6 ms per transaction back to back, 10.5 → 6.7 requests per transaction.
  */
 import kafkajs, { type Admin, type Kafka, type KafkaConfig, type LogEntry } from 'kafkajs';
 import { TollgateError } from './errors.ts';
