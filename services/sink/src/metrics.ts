@@ -8,6 +8,7 @@ export interface SinkMetrics {
   retries: Counter<'operation'>;
   duplicatesSkipped: Counter<'table'>;
   deadLettered: Counter<'topic' | 'reason_code'>;
+  resyncs: Counter<'topic'>;
   messages: Counter<'topic'>;
   bufferedRows: Gauge;
   lag: Gauge<'topic' | 'partition'>;
@@ -52,6 +53,12 @@ export function createSinkMetrics(registry: Registry): SinkMetrics {
       name: 'tollgate_sink_dead_letters_total',
       help: 'Messages the sink could not store as events, by source topic and reason code',
       labelNames: ['topic', 'reason_code'],
+      registers,
+    }),
+    resyncs: new Counter({
+      name: 'tollgate_sink_resyncs_total',
+      help: 'Partitions resynchronised (wait for running inserts, read what is stored): on assignment, after a seek or a failure',
+      labelNames: ['topic'],
       registers,
     }),
     messages: new Counter({

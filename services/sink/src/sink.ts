@@ -140,6 +140,14 @@ export function createSink(options: SinkOptions): Sink {
     crashed = false;
     logger.info({ memberAssignment: payload.memberAssignment }, 'joined consumer group');
   });
+  // A batch of nothing but control records (a commit marker fetched on its own) never reaches
+  // eachBatch; kafkajs moves past it, and so does the next offset expected, when it follows on.
+  consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload }) => {
+    if (payload.batchSize !== 0) return;
+    const key = `${payload.topic}|${payload.partition}`;
+    if (expected.get(key) === payload.firstOffset)
+      expected.set(key, (BigInt(payload.lastOffset) + 1n).toString());
+  });
   consumer.on(consumer.events.CRASH, ({ payload }) => {
     crashed = true;
     logger.error({ err: payload.error, restart: payload.restart }, 'consumer crashed');
@@ -222,6 +230,7 @@ export function createSink(options: SinkOptions): Sink {
       },
       heartbeat,
     );
+    metrics.resyncs.inc({ topic });
     const count = [...found.values()].reduce((n, set) => n + set.size, 0);
     logger.info({ topic, partition, fromOffset, storedMessages: count }, 'partition resynchronised');
     return found;
@@ -241,7 +250,10 @@ export function createSink(options: SinkOptions): Sink {
     await new Promise((resolve) => setImmediate(resolve));
     if (isStale()) return; // sought back after a failed flush: this batch is read again
     try {
-      if (expected.get(key) !== first.offset)
+      // Contiguity is judged on the raw offsets, control records included: a transactional producer's
+      // commit marker takes an offset between two batches' messages, and judged on the messages alone
+      // every batch after a transaction looked like a jump and paid for a resync.
+      if (expected.get(key) !== batch.firstOffset())
         stored.set(key, await resync(topic, partition, first.offset, heartbeat));
       const already = stored.get(key);
       const insertedAt = formatDateTime(new Date());
@@ -265,7 +277,7 @@ export function createSink(options: SinkOptions): Sink {
           messages: letters.map((letter) => deadLetterMessage(deadLetters, letter)),
         });
       }
-      const next = (BigInt(last.offset) + 1n).toString();
+      const next = (BigInt(batch.lastOffset()) + 1n).toString();
       // Admitted, not yet stored: the batcher commits the offset once the rows are in ClickHouse, and
       // kafkajs fetches on meanwhile. Broker timestamps are append times (LogAppendTime): the first
       // message of a batch is its oldest.
