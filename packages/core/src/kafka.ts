@@ -8,7 +8,10 @@
  * coordinator answers with CONCURRENT_TRANSACTIONS for a few milliseconds, waited out the client's
  * retry backoff (100 ms and more). The patch keeps each coordinator until a request to it fails and
  * retries that one request after 10 ms, as the Java producer does. `npm run bench -- transactions`:
- * 22.0 → 13.6 ms per transaction back to back, 10.5 → 6.7 requests per transaction.
+ * 22.0 → 13.6 ms per transaction back to back, 10.5 → 6.7 requests per transaction. And every
+ * connection's request queue ran a 1 ms timer loop for its whole life, pending requests or not
+ * (kafkajs#1704, #1556; the cause of Node 24's TimeoutNegativeWarning): the patch schedules a check
+ * only when a request waits or a throttle ends. An idle admin and producer: 3.5 → 0.3 % of a core.
  */
 import kafkajs, { type Admin, type Kafka, type KafkaConfig, type LogEntry } from 'kafkajs';
 import { TollgateError } from './errors.ts';

@@ -68,8 +68,8 @@ export function createLifecycle({ logger, timeoutMs }: { logger: Logger; timeout
  *   machine it grew to 128 MiB per service (two 64 MiB semi-spaces), more than the old generation
  *   held. 16 MiB semi-spaces cost more frequent, still short scavenges; in the end-to-end benchmark
  *   they took the pricer's peak RSS from about 430 to 290 MiB and the detector's from 360 to 270.
- * - `--disable-warning=TimeoutNegativeWarning`: kafkajs schedules timers with a negative delay on
- *   Node 24; the warning is noise, not a fault.
+ * - `--disable-warning=TimeoutNegativeWarning`: unpatched kafkajs schedules timers with a negative
+ *   delay (patches/kafkajs+2.2.4.patch removes the cause); kept for installs without the patch.
  */
 export const SERVICE_NODE_FLAGS: readonly string[] = [
   '--max-semi-space-size=16',
