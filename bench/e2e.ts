@@ -119,25 +119,34 @@ async function waitForQuiet(pids: (number | undefined)[], timeoutMs: number): Pr
   return performance.now() - started;
 }
 
-/** Sum of a Prometheus counter over its label sets, read from a service's /metrics. */
-async function counter(port: number, name: string): Promise<number> {
+/** A service's /metrics as samples: name, the label text between the braces, value. */
+async function scrape(port: number): Promise<{ name: string; labels: string; value: number }[]> {
   const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+  const samples: { name: string; labels: string; value: number }[] = [];
+  for (const line of text.split('\n')) {
+    const match = /^([a-z_]+)(?:\{(.*)\})? (\S+)$/.exec(line);
+    if (match) samples.push({ name: match[1]!, labels: match[2] ?? '', value: Number(match[3]) });
+  }
+  return samples;
+}
+
+/** Sum of a Prometheus counter over its label sets. */
+async function counter(port: number, name: string): Promise<number> {
   let sum = 0;
-  for (const line of text.split('\n'))
-    if (line.startsWith(`${name}{`) || line.startsWith(`${name} `)) sum += Number(line.split(' ').at(-1));
+  for (const sample of await scrape(port)) if (sample.name === name) sum += sample.value;
   return sum;
 }
 
 /** Mean seconds per insert by table, from the sink's insert-duration histogram. */
 async function insertSecondsByTable(port: number): Promise<Record<string, number>> {
-  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
   const sums = new Map<string, number>();
   const counts = new Map<string, number>();
-  for (const line of text.split('\n')) {
-    const match = /^tollgate_sink_insert_duration_seconds_(sum|count)\{.*table="([a-z_]+)"/.exec(line);
-    if (!match) continue;
-    const into = match[1] === 'sum' ? sums : counts;
-    into.set(match[2]!, (into.get(match[2]!) ?? 0) + Number(line.split(' ').at(-1)));
+  for (const { name, labels, value } of await scrape(port)) {
+    const kind = /^tollgate_sink_insert_duration_seconds_(sum|count)$/.exec(name)?.[1];
+    const table = /table="([a-z_]+)"/.exec(labels)?.[1];
+    if (!kind || !table) continue;
+    const into = kind === 'sum' ? sums : counts;
+    into.set(table, (into.get(table) ?? 0) + value);
   }
   return Object.fromEntries(
     [...sums].map(([table, sum]) => [table, Number((sum / (counts.get(table) || 1)).toFixed(3))]),
@@ -163,9 +172,8 @@ async function requestCounts(): Promise<Record<string, number>> {
   };
 }
 
-/** Reads a service's memory gauges (prom-client's process and V8 heap metrics), in MiB. */
+/** A service's memory gauges (prom-client's process and V8 heap metrics), in MiB. */
 async function memoryGauges(port: number): Promise<Record<string, number>> {
-  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
   const wanted: Record<string, string> = {
     process_resident_memory_bytes: 'rss',
     nodejs_heap_size_total_bytes: 'heap_total',
@@ -173,24 +181,17 @@ async function memoryGauges(port: number): Promise<Record<string, number>> {
     nodejs_external_memory_bytes: 'external',
   };
   const out: Record<string, number> = {};
-  for (const line of text.split('\n')) {
-    const name = /^[a-z_]+/.exec(line)?.[0];
-    const space = /space="(new|old)"/.exec(line)?.[1];
-    const key =
-      name === 'nodejs_heap_space_size_total_bytes' && space
-        ? `${space}_space`
-        : name === undefined
-          ? undefined
-          : wanted[name];
-    const value = line.split(' ').at(-1);
-    if (key) out[key] = Math.round(Number(value) / 1024 / 1024);
+  for (const { name, labels, value } of await scrape(port)) {
+    const space = /space="(new|old)"/.exec(labels)?.[1];
+    const key = name === 'nodejs_heap_space_size_total_bytes' ? space && `${space}_space` : wanted[name];
+    if (key) out[key] = Math.round(value / 1024 / 1024);
   }
   return out;
 }
 
 /**
- * Samples every service's memory gauges twice a second until stopped; `peaks()` gives the highest
- * value of each gauge per service, to tell a V8 heap that grew from buffers held outside it.
+ * Samples every service's memory gauges twice a second; `stop()` gives the highest value of each
+ * gauge per service, to tell a V8 heap that grew from buffers held outside it.
  */
 function sampleMemory(ports: Map<string, number>) {
   const peaks: Record<string, Record<string, number>> = {};
@@ -254,32 +255,38 @@ const meter: Meter = createMeter({
 });
 
 try {
+  /** `count` model calls of `org` as fast as the SDK takes them, 100 per run. */
+  const sendModelCalls = async (count: number, org: string) => {
+    let run: Run | undefined;
+    for (let i = 0; i < count; i++) {
+      if (i % 100 === 0)
+        run = await meter.startRun({ runId: `${org}-${uniqueId()}`, agentName: 'bench', org_id: org });
+      const pending = run!.recordModelCall({ provider: 'anthropic', model: 'claude-sonnet-4-5', usage });
+      if (pending) await pending;
+    }
+    await meter.flush();
+  };
+  // Polled by first lines (line_no 0) of one org, a scan of one small column: a uniqExact over event
+  // ids cost ClickHouse more CPU with every poll, taken from the pipeline it measures.
+  const waitForFirstLines = async (org: string, count: number, timeoutMs: number) => {
+    for (const deadline = Date.now() + timeoutMs; ; ) {
+      const [row] = await ch.rows<{ n: string }>(
+        `SELECT count() AS n FROM line_items WHERE org_id = '${org}' AND line_no = 0`,
+      );
+      if (Number(row?.n) >= count) return;
+      if (Date.now() > deadline)
+        throw new Error(`${org}: only ${row?.n} of ${count} events visible after ${timeoutMs / 1000} s`);
+      await sleep(100);
+    }
+  };
+
   // 0. Warm-up: the broker's JIT and the services' take a run's worth of traffic to settle (the first
   // run after a broker start measured 5,500 events/s against 10,000–14,000 after); measured figures
   // are the steady state. Its org is left out of every count below.
   if (WARMUP_EVENTS > 0) {
     log(`warm-up: ${WARMUP_EVENTS.toLocaleString('en-US')} model calls`);
-    let warmRun: Run | undefined;
-    for (let i = 0; i < WARMUP_EVENTS; i++) {
-      if (i % 100 === 0)
-        warmRun = await meter.startRun({
-          runId: `warm-${uniqueId()}`,
-          agentName: 'bench',
-          org_id: 'bench-warmup',
-        });
-      const pending = warmRun!.recordModelCall({ provider: 'anthropic', model: 'claude-sonnet-4-5', usage });
-      if (pending) await pending;
-    }
-    await meter.flush();
-    for (const deadline = Date.now() + 300_000; ; ) {
-      const [row] = await ch.rows<{ n: string }>(
-        `SELECT count() AS n FROM line_items WHERE org_id = 'bench-warmup' AND line_no = 0`,
-      );
-      if (Number(row?.n) >= WARMUP_EVENTS) break;
-      if (Date.now() > deadline)
-        throw new Error(`warm-up: only ${row?.n} of ${WARMUP_EVENTS} events visible`);
-      await sleep(200);
-    }
+    await sendModelCalls(WARMUP_EVENTS, 'bench-warmup');
+    await waitForFirstLines('bench-warmup', WARMUP_EVENTS, 300_000);
     const quietMs = await waitForQuiet(
       [...pipeline.services.values()].map((service) => service.child.pid),
       60_000,
@@ -299,25 +306,9 @@ try {
   );
   const throughputCpu = cpuMeter(cpuPids);
   const started = performance.now();
-  let run: Run | undefined;
-  for (let i = 0; i < EVENTS; i++) {
-    if (i % 100 === 0) run = await meter.startRun({ runId: `tp-${uniqueId()}`, agentName: 'bench' });
-    const pending = run!.recordModelCall({ provider: 'anthropic', model: 'claude-sonnet-4-5', usage });
-    if (pending) await pending;
-  }
-  await meter.flush();
+  await sendModelCalls(EVENTS, 'bench');
   const sentMs = performance.now() - started;
-  // Polled by first lines (line_no 0), a scan of one small column: a uniqExact over event ids here
-  // cost ClickHouse more CPU with every poll, taken from the pipeline it measures.
-  for (;;) {
-    const [row] = await ch.rows<{ n: string }>(
-      `SELECT count() AS n FROM line_items WHERE org_id = 'bench' AND line_no = 0`,
-    );
-    if (Number(row?.n) >= EVENTS) break;
-    if (performance.now() - started > 600_000)
-      throw new Error(`only ${row?.n} of ${EVENTS} events visible after 10 minutes`);
-    await sleep(100);
-  }
+  await waitForFirstLines('bench', EVENTS, 600_000);
   const visibleMs = performance.now() - started;
   const [stored] = await ch.rows<{ events: string; firsts: string; lines: string }>(
     `SELECT uniqExact(event_id) AS events, countIf(line_no = 0) AS firsts, count() AS lines FROM line_items WHERE org_id = 'bench'`,
@@ -460,6 +451,7 @@ try {
   const latencyCpu = cpuMeter(cpuPids);
   const latencyStarted = Date.now();
   const total = RATE * LATENCY_SECONDS;
+  let run: Run | undefined;
   let loopRun: Run | undefined;
   let loopCalls = 0;
   for (let i = 0; i < total; i++) {
