@@ -10,6 +10,7 @@ export * from './logger.ts';
 export * from './migrations.ts';
 export * from './money.ts';
 export * from './ops.ts';
+export * from './partitioner.ts';
 export * from './policy/index.ts';
 export * from './random.ts';
 export * from './ratecard/index.ts';

@@ -1,21 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { keyHash, murmur2, runKeyPartitioner } from './partitioner.ts';
+import { keyHash, runKeyPartitioner } from './partitioner.ts';
 
 describe('partitioner', () => {
-  it("matches the Java client's murmur2 on Kafka's own test vectors", () => {
-    // org.apache.kafka.common.utils.UtilsTest#testMurmur2
-    const cases: [string, number][] = [
-      ['21', -973932308],
-      ['foobar', -790332482],
-      ['a-little-bit-long-string', -985981536],
-      ['a-little-bit-longer-string', -1486304829],
-      ['lkjh234lh9fiuh90y23oiuhsafujhadof229phr9h19h89h8', -58897971],
-      ['abc', 479470107],
-    ];
-    for (const [key, expected] of cases) assert.equal(murmur2(Buffer.from(key)), expected, key);
-  });
-
   it('puts a key on the partition the Java default partitioner would choose', () => {
     const partition = runKeyPartitioner()({
       topic: 't',

@@ -13,7 +13,7 @@
  *   may already be written then; the client resends the same events and downstream stages drop the
  *   duplicates by event_id. The idempotent producer only prevents duplicates from its own retries.
  */
-import { type Kafka, type Logger, Partitioners, type TollgateError } from '@tollgate/core';
+import { type Kafka, keyPartitioner, type Logger, type TollgateError } from '@tollgate/core';
 import { ingestError } from './errors.ts';
 
 export interface OutgoingMessage {
@@ -42,7 +42,7 @@ export interface KafkaPublisherOptions {
 }
 
 /** Kafka's Java default partitioner (murmur2 of the key, modulo the partition count). */
-export const runKeyPartitioner = Partitioners.DefaultPartitioner;
+export const runKeyPartitioner = keyPartitioner;
 
 /** Splits messages into consecutive runs whose values total at most `maxBytes` (one oversized message stands alone). */
 export function chunkBySize(messages: OutgoingMessage[], maxBytes: number): OutgoingMessage[][] {

@@ -23,8 +23,8 @@ import {
   type EachBatchPayload,
   type Kafka,
   kafkaError,
+  keyPartitioner,
   type Logger,
-  Partitioners,
   type Producer,
 } from '@tollgate/core';
 import { createDedupWindow, type DedupWindow } from './dedup.ts';
@@ -175,7 +175,7 @@ export function createPricer(options: PricerOptions): Pricer {
       idempotent: true,
       maxInFlightRequests: 1,
       transactionTimeout: transactionTimeoutMs,
-      createPartitioner: Partitioners.DefaultPartitioner,
+      createPartitioner: keyPartitioner,
     });
     await producer.connect(); // InitProducerId: bumps the epoch, fencing every earlier producer of this id
     const [committedTopic] = await retryRetriable(() =>

@@ -13,8 +13,8 @@ import {
   createLogger,
   errorMessage,
   type Kafka,
+  keyPartitioner,
   loadConfig,
-  Partitioners,
   parseRateCard,
   prefixedTopicNames,
   RateCardError,
@@ -39,7 +39,7 @@ export async function publishRateCard({
 }: PublishRateCardOptions): Promise<CompiledRateCard> {
   const parsed = parseRateCard(text, file);
   if (!parsed.ok) throw new RateCardError(parsed.issues);
-  const producer = kafka.producer({ idempotent: true, createPartitioner: Partitioners.DefaultPartitioner });
+  const producer = kafka.producer({ idempotent: true, createPartitioner: keyPartitioner });
   await producer.connect();
   try {
     await producer.send({

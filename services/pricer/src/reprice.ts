@@ -19,10 +19,10 @@ import {
   createPricedCodec,
   errorMessage,
   type Kafka,
+  keyPartitioner,
   loadConfig,
   loadRateCardFile,
   nanosToDecimalText,
-  Partitioners,
   prefixedTopicNames,
   RateCardError,
 } from '@tollgate/core';
@@ -113,7 +113,7 @@ export async function reprice(options: RepriceOptions): Promise<RepriceReport> {
     }
   }
   if (dryRun || outgoing.length === 0) return report;
-  const producer = kafka.producer({ idempotent: true, createPartitioner: Partitioners.DefaultPartitioner });
+  const producer = kafka.producer({ idempotent: true, createPartitioner: keyPartitioner });
   await producer.connect();
   try {
     for (let i = 0; i < outgoing.length; i += 1_000) {

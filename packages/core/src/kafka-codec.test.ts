@@ -1,0 +1,141 @@
+/**
+ * The record codec of kafkajs as patched in patches/kafkajs+2.2.4.patch (fast paths for varints,
+ * varlongs, CRC32C, record encoding and decoding), checked against reference implementations written
+ * from the Kafka protocol spec here: a bug there corrupts every message on every topic.
+ */
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { createRequire } from 'node:module';
+import { describe, it } from 'node:test';
+import { createRandom } from './random.ts';
+
+const require = createRequire(import.meta.url);
+const protocol = `${require.resolve('kafkajs').replace(/index\.js$/, '')}src/protocol/`;
+// biome-ignore lint/suspicious/noExplicitAny: kafkajs's internals carry no types.
+type Internal = any;
+const Encoder: Internal = require(`${protocol}encoder`);
+const Decoder: Internal = require(`${protocol}decoder`);
+const crc32C: (buffer: Buffer) => number = require(`${protocol}recordBatch/crc32C`);
+const Record: Internal = require(`${protocol}recordBatch/record/v0`);
+const { RecordBatch }: Internal = require(`${protocol}recordBatch/v0`);
+const decodeRecordBatch: Internal = require(`${protocol}recordBatch/v0/decoder`);
+
+/** CRC-32C (Castagnoli, reflected polynomial 0x82F63B78), one bit at a time. */
+function referenceCrc32C(buffer: Buffer): number {
+  let crc = 0xffffffff;
+  for (const byte of buffer) {
+    crc ^= byte;
+    for (let bit = 0; bit < 8; bit++) crc = crc & 1 ? (crc >>> 1) ^ 0x82f63b78 : crc >>> 1;
+  }
+  return (crc ^ 0xffffffff) >>> 0;
+}
+
+/** Zigzag then unsigned LEB128, as the protocol's varint and varlong types define them, in BigInt. */
+function referenceVarlong(value: bigint): Buffer {
+  let zigzag = BigInt.asUintN(64, (value << 1n) ^ (value >> 63n));
+  const bytes: number[] = [];
+  while (zigzag >= 0x80n) {
+    bytes.push(Number(zigzag & 0x7fn) | 0x80);
+    zigzag >>= 7n;
+  }
+  bytes.push(Number(zigzag));
+  return Buffer.from(bytes);
+}
+
+const edges = [0, 1, -1, 63, 64, -64, -65, 127, 128, 2 ** 30, -(2 ** 30), 2 ** 31 - 1, -(2 ** 31)];
+const wide = [
+  2 ** 31,
+  -(2 ** 31) - 1,
+  2 ** 40,
+  -(2 ** 40),
+  2 ** 48 - 1,
+  2 ** 48,
+  2 ** 53 - 1,
+  -(2 ** 53 - 1),
+];
+
+function randomInts(count: number, span: number, seed: number): number[] {
+  const random = createRandom(seed);
+  return Array.from({ length: count }, () => Math.floor((random.next() - 0.5) * span));
+}
+
+describe('patched kafkajs record codec', () => {
+  it('computes CRC-32C: the standard check value and random buffers of every tail length', () => {
+    assert.equal(crc32C(Buffer.from('123456789')), 0xe3069283);
+    for (let length = 0; length < 64; length++) {
+      const buffer = randomBytes(length);
+      assert.equal(crc32C(buffer), referenceCrc32C(buffer), `length ${length}`);
+    }
+    const large = randomBytes(100_003);
+    assert.equal(crc32C(large), referenceCrc32C(large));
+  });
+
+  it('writes varints and varlongs byte for byte as the spec defines them', () => {
+    for (const value of [...edges, ...randomInts(5_000, 2 ** 32, 1)]) {
+      assert.deepEqual(
+        new Encoder().writeVarInt(value).buffer,
+        referenceVarlong(BigInt(value)),
+        `varint ${value}`,
+      );
+    }
+    for (const value of [...edges, ...wide, ...randomInts(5_000, 2 ** 52, 2)]) {
+      const expected = referenceVarlong(BigInt(value));
+      assert.deepEqual(new Encoder().writeVarLong(value).buffer, expected, `varlong ${value}`);
+      assert.equal(Encoder.sizeOfVarLong(value), expected.length, `size of varlong ${value}`);
+    }
+  });
+
+  it('reads varlongs exactly, as numbers up to 7 bytes and as 64-bit values beyond', () => {
+    for (const value of [...edges, ...wide, ...randomInts(5_000, 2 ** 52, 3)]) {
+      const decoder = new Decoder(referenceVarlong(BigInt(value)));
+      assert.equal(String(decoder.readSafeVarLong()), String(value), `varlong ${value}`);
+    }
+    for (const value of [2n ** 63n - 1n, -(2n ** 63n), 2n ** 53n + 1n, -(2n ** 56n)]) {
+      const encoded = referenceVarlong(value);
+      const decoder = new Decoder(Buffer.concat([encoded, Buffer.from([0x2a])]));
+      assert.equal(decoder.readSafeVarLong().toString(), String(value));
+      assert.equal(decoder.readInt8(), 0x2a, 'the read ends at the varlong end');
+    }
+  });
+
+  it('round-trips record batches: keys, nulls, headers, offsets and timestamps past 2^53', async () => {
+    const random = createRandom(4);
+    const pick = (n: number) => random.int(0, n - 1);
+    const now = Date.now();
+    for (const firstOffset of ['0', '123456789', '9007199254740990', '9223372036854775000']) {
+      for (const firstTimestamp of [now, '9223372036854775000']) {
+        const messages = Array.from({ length: 40 }, (_, i) => ({
+          key: pick(4) === 0 ? null : Buffer.from(`run-${pick(1e6)}`),
+          value: pick(8) === 0 ? null : randomBytes(pick(900)),
+          headers: pick(3) === 0 ? { one: Buffer.from('1'), many: [Buffer.from('a'), Buffer.from('b')] } : {},
+          offsetDelta: i,
+          timestampDelta: pick(5) === 0 ? pick(2 ** 40) - 2 ** 39 : pick(5_000),
+        }));
+        const encoded = await RecordBatch({
+          records: messages.map((message) => Record(message)),
+          firstOffset,
+          firstTimestamp,
+          maxTimestamp: now,
+          lastOffsetDelta: messages.length - 1,
+        });
+        const bytes: Buffer = encoded.buffer;
+        // The CRC covers everything after itself (attributes onwards): 8 + 4 + 4 + 1 + 4 bytes in.
+        assert.equal(bytes.readUInt32BE(17), referenceCrc32C(bytes.subarray(21)));
+        const { records } = await decodeRecordBatch(new Decoder(bytes));
+        assert.equal(records.length, messages.length);
+        records.forEach((record: Internal, i: number) => {
+          const sent = messages[i]!;
+          assert.equal(record.offset, String(BigInt(firstOffset) + BigInt(i)), 'offset');
+          assert.equal(
+            record.timestamp,
+            String(BigInt(firstTimestamp) + BigInt(sent.timestampDelta)),
+            'timestamp',
+          );
+          assert.deepEqual(record.key, sent.key);
+          assert.deepEqual(record.value, sent.value);
+          assert.deepEqual(Object.keys(record.headers), Object.keys(sent.headers));
+        });
+      }
+    }
+  });
+});
