@@ -24,9 +24,14 @@ export function sendCsv(
     .send(toCsv(columns, rows));
 }
 
-/** ClickHouse's `YYYY-MM-DD hh:mm:ss` (UTC) → ISO 8601; the zero DateTime (never set) → null. */
+/**
+ * ClickHouse's `YYYY-MM-DD hh:mm:ss` (UTC) → ISO 8601; the zero DateTime (never set) → null. The zero
+ * DateTime prints as `0000-00-00 00:00:00` before ClickHouse 20.7 (18.16 here) and as
+ * `1970-01-01 00:00:00` from 20.7 on (ClickHouse #12442).
+ */
 export function isoTime(value: unknown): string | null {
-  if (typeof value !== 'string' || value === '' || value.startsWith('1970-01-01 00:00:00')) return null;
+  if (typeof value !== 'string' || value === '') return null;
+  if (value.startsWith('0000-00-00') || value.startsWith('1970-01-01 00:00:00')) return null;
   return `${value.replace(' ', 'T')}Z`;
 }
 

@@ -318,6 +318,20 @@ export function buildProgram(deps: ProgramDeps): Command {
     });
 
   program
+    .command('compat')
+    .description(
+      'run every ClickHouse statement on 18.16 and on current ClickHouse (26.9, embedded by chdb) and compare (test/compat)',
+    )
+    .action(async () => {
+      const settings = infraSettings(deps, true);
+      await infraUp(settings);
+      process.exitCode = await run(process.execPath, [`${deps.root}/test/compat/check.ts`], deps.root, {
+        ...process.env,
+        COMPAT_CLICKHOUSE_URL: clickhouseUrl(settings),
+      });
+    });
+
+  program
     .command('check')
     .description('lint, format check and typecheck (what CI runs before the tests)')
     .action(() => check(deps));
