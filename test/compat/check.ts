@@ -11,8 +11,8 @@
  * (gzip body, URL settings) to 18.16, then runs the same statement, as the HTTP server assembles it
  * (URL `query` + body), with the same URL settings, on a chdb session; it compares the two answers and
  * returns the 18.16 one to the caller, so the run behaves exactly like the product on 18.16. So the
- * list of statements follows the code: nothing is copied except the demo's two unexported queries and
- * the data checks at the end (whole-table dumps, column types).
+ * list of statements follows the code: nothing is written here but the data checks at the end
+ * (whole-table dumps, column types).
  *
  * Exit code: 0 when every statement gave the same answer on both, 1 otherwise, 2 on a setup error.
  */
@@ -25,6 +25,7 @@ import { createInterface } from 'node:readline';
 import { gunzipSync } from 'node:zlib';
 import { buildApp, createKeyStore, generateApiKey } from '@tollgate/api';
 import { isoTime } from '@tollgate/api/format';
+import { demoAlertsQuery, demoVisibleQuery } from '@tollgate/cli/commands/demo';
 import { buildReport, SECTIONS } from '@tollgate/cli/commands/report';
 import {
   applyMigrations,
@@ -36,7 +37,6 @@ import {
   formatDateTime,
   loadMigrations,
   silentLogger,
-  sql,
 } from '@tollgate/core';
 import { alertRow, deadLetterRow, lineItemRows, type Row, runEventRow } from '@tollgate/sink/rows';
 import { SINK_TABLES } from '@tollgate/sink/tables';
@@ -278,8 +278,8 @@ const FINGERPRINTS: [string, RegExp][] = [
   ['api alertsQuery', /FROM alerts FINAL/],
   ['api /admin/freshness (routes/spend.ts)', /AS lines_last_hour/],
   ['cli orgsWithSpend', /^SELECT DISTINCT org_id FROM line_items/],
-  ['cli demo waitUntilVisible (copy)', /uniqExact\(event_id\) AS n FROM line_items WHERE has/],
-  ['cli demo demoAlerts (copy)', /^SELECT rule, severity, explanation FROM alerts/],
+  ['cli demo visible', /uniqExact\(event_id\) AS n FROM line_items WHERE has/],
+  ['cli demo alerts', /^SELECT rule, severity, explanation FROM alerts/],
   ['sink storedOffsetsQuery', /AS partition, toString\(/],
   ['sink runningInsertsQuery', /FROM system\.processes WHERE startsWith/],
   ['sink stillRunningQuery/ownInsertQuery', /FROM system\.processes WHERE has\(/],
@@ -656,13 +656,10 @@ async function scenario(ch: ClickHouse, proxyUrl: string): Promise<string[]> {
     });
   }
 
-  step('cli demo (copied queries)');
+  step('cli demo');
   const runIds = ['run-1', 'run-5', ODD_RUN_ID];
-  // services/cli/src/commands/demo.ts, waitUntilVisible and demoAlerts (not exported)
-  await ch.rows(sql`SELECT uniqExact(event_id) AS n FROM line_items WHERE has(${runIds}, run_id)`);
-  await ch.rows(
-    sql`SELECT rule, severity, explanation FROM alerts WHERE has(${runIds}, run_id) ORDER BY detected_at, rule LIMIT 1000`,
-  );
+  await ch.rows(demoVisibleQuery(runIds));
+  await ch.rows(demoAlertsQuery(runIds));
 
   step('data check');
   for (const query of DATA_CHECKS) await ch.rows(query);

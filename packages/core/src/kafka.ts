@@ -12,6 +12,10 @@
  * connection's request queue ran a 1 ms timer loop for its whole life, pending requests or not
  * (kafkajs#1704, #1556; the cause of Node 24's TimeoutNegativeWarning): the patch schedules a check
  * only when a request waits or a throttle ends. An idle admin and producer: 3.5 → 0.3 % of a core.
+ * The record codec is patched too (exact-size unzeroed buffers, varints written in place, Number
+ * arithmetic for offsets and timestamps below 2^53, slicing-by-8 CRC32C, linear grouping by partition):
+ * encode 3.7 → 1.1 µs and decode 0.5–0.9 → 0.2 µs per 367-byte record; kafka-codec.test.ts checks it
+ * against the protocol spec.
  */
 import kafkajs, { type Admin, type Kafka, type KafkaConfig, type LogEntry } from 'kafkajs';
 import { TollgateError } from './errors.ts';

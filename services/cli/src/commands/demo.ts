@@ -7,6 +7,7 @@ import {
   type ClickHouse,
   createClickHouse,
   createKafka,
+  type Sql,
   silentLogger,
   sql,
   TOPIC_NAMES,
@@ -20,15 +21,23 @@ import { runSimulation } from './simulate.ts';
 
 const DEMO_ORGS = ['acme', 'initech', 'globex'];
 
+/** Distinct events with line items among these runs (test/compat runs it on current ClickHouse too). */
+export function demoVisibleQuery(runIds: string[]): Sql {
+  return sql`SELECT uniqExact(event_id) AS n FROM line_items WHERE has(${runIds}, run_id)`;
+}
+
+/** The alerts raised for these runs, oldest first. */
+export function demoAlertsQuery(runIds: string[]): Sql {
+  return sql`SELECT rule, severity, explanation FROM alerts WHERE has(${runIds}, run_id) ORDER BY detected_at, rule LIMIT 1000`;
+}
+
 /** Polls until ClickHouse holds the line items of every costly event the simulation sent. */
 async function waitUntilVisible(ch: ClickHouse, ledgers: RunLedger[], timeoutMs: number): Promise<boolean> {
   const runIds = ledgers.map((l) => l.plan.runId);
   const expected = ledgers.reduce((n, l) => n + l.sent.filter((a) => a.op !== 'spawn').length, 0);
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
-    const [row] = await ch.rows<{ n: string }>(
-      sql`SELECT uniqExact(event_id) AS n FROM line_items WHERE has(${runIds}, run_id)`,
-    );
+    const [row] = await ch.rows<{ n: string }>(demoVisibleQuery(runIds));
     if (Number(row?.n) >= expected) return true;
     await sleep(500);
   }
@@ -39,10 +48,7 @@ async function demoAlerts(
   ch: ClickHouse,
   ledgers: RunLedger[],
 ): Promise<{ rule: string; severity: string; explanation: string }[]> {
-  const runIds = ledgers.map((l) => l.plan.runId);
-  return ch.rows(
-    sql`SELECT rule, severity, explanation FROM alerts WHERE has(${runIds}, run_id) ORDER BY detected_at, rule LIMIT 1000`,
-  );
+  return ch.rows(demoAlertsQuery(ledgers.map((l) => l.plan.runId)));
 }
 
 export async function runDemo(deps: ProgramDeps, out: NodeJS.WriteStream = process.stdout): Promise<void> {
