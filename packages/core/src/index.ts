@@ -9,6 +9,7 @@ export * from './lifecycle.ts';
 export * from './logger.ts';
 export * from './migrations.ts';
 export * from './money.ts';
+export * from './murmur3.ts';
 export * from './ops.ts';
 export * from './partitioner.ts';
 export * from './policy/index.ts';

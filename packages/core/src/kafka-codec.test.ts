@@ -19,6 +19,8 @@ const crc32C: (buffer: Buffer) => number = require(`${protocol}recordBatch/crc32
 const Record: Internal = require(`${protocol}recordBatch/record/v0`);
 const { RecordBatch }: Internal = require(`${protocol}recordBatch/v0`);
 const decodeRecordBatch: Internal = require(`${protocol}recordBatch/v0/decoder`);
+const ProduceV3: Internal = require(`${protocol}requests/produce/v3/request`);
+const createRequest: Internal = require(`${protocol}request`);
 
 /** CRC-32C (Castagnoli, reflected polynomial 0x82F63B78), one bit at a time. */
 function referenceCrc32C(buffer: Buffer): number {
@@ -137,5 +139,63 @@ describe('patched kafkajs record codec', () => {
         });
       }
     }
+  });
+
+  it('lays out a produce request as the spec does, its large record batches held by reference', async () => {
+    const random = createRandom(7);
+    const message = (size: number) => ({
+      key: Buffer.from(`run-${random.int(0, 1e6)}`),
+      value: randomBytes(size),
+    });
+    // One partition's batch far above the 64 KiB from which encoders are referenced, others below it;
+    // the small topic right after the large one is written into what remains of the same buffer.
+    const topicData = [
+      {
+        topic: 'priced',
+        partitions: [{ partition: 3, messages: Array.from({ length: 700 }, () => message(900)) }],
+      },
+      { topic: 'alerts', partitions: [{ partition: 0, messages: [message(10)] }] },
+      {
+        topic: 'dlq',
+        partitions: [
+          { partition: 0, messages: [message(10)] },
+          { partition: 1, messages: Array.from({ length: 50 }, () => message(300)) },
+        ],
+      },
+    ];
+    const request = ProduceV3({ acks: -1, timeout: 30_000, transactionalId: 'tx-1', topicData });
+    const encoded = await createRequest({ correlationId: 42, clientId: 'tollgate-test', request });
+    const buffers: Buffer[] = encoded.buffers();
+    assert.ok(buffers.length > 1, 'the large batch is not copied into one buffer');
+    const bytes = Buffer.concat(buffers);
+    assert.equal(bytes.length, encoded.size());
+    assert.deepEqual(bytes, encoded.buffer);
+
+    // Request => Size ApiKey ApiVersion CorrelationId ClientId, then Produce v3's body.
+    const decoder = new Decoder(bytes);
+    assert.equal(decoder.readInt32(), bytes.length - 4, 'size prefix');
+    assert.equal(decoder.readInt16(), 0, 'api key (Produce)');
+    assert.equal(decoder.readInt16(), 3, 'api version');
+    assert.equal(decoder.readInt32(), 42, 'correlation id');
+    assert.equal(decoder.readString(), 'tollgate-test');
+    assert.equal(decoder.readString(), 'tx-1', 'transactional id');
+    assert.equal(decoder.readInt16(), -1, 'acks');
+    assert.equal(decoder.readInt32(), 30_000, 'timeout');
+    assert.equal(decoder.readInt32(), topicData.length);
+    for (const topic of topicData) {
+      assert.equal(decoder.readString(), topic.topic);
+      assert.equal(decoder.readInt32(), topic.partitions.length);
+      for (const partition of topic.partitions) {
+        assert.equal(decoder.readInt32(), partition.partition);
+        const batch = decoder.readBytes(decoder.readInt32());
+        assert.equal(batch.readUInt32BE(17), referenceCrc32C(batch.subarray(21)), 'batch CRC');
+        const { records } = await decodeRecordBatch(new Decoder(batch));
+        assert.deepEqual(
+          records.map((r: Internal) => [r.key, r.value]),
+          partition.messages.map((m) => [m.key, m.value]),
+        );
+      }
+    }
+    assert.equal(decoder.offset, bytes.length, 'nothing after the last partition');
   });
 });

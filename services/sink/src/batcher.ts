@@ -25,6 +25,7 @@
 import { isRetriable, type Logger, TollgateError } from '@tollgate/core';
 import type { SinkMetrics } from './metrics.ts';
 import type { Row } from './rows.ts';
+import { createSlabPool, type SlabPool, type TsvBlock } from './slabs.ts';
 import { SINK_TABLES, type SinkTable } from './tables.ts';
 import type { InsertRows, SinkWriter } from './writer.ts';
 
@@ -33,9 +34,9 @@ export interface Entry {
   table: SinkTable;
   /**
    * Objects (JSONEachRow), or for line_items a block of TSV lines each ending in '\n' (tsv.ts), held as
-   * bytes: off the JS heap while it waits, so the garbage collector does not trace it.
+   * bytes in the batcher's slabs (slabs.ts).
    */
-  rows: Row[] | Buffer;
+  rows: Row[] | TsvBlock;
   /** How many rows `rows` holds. */
   count: number;
   topic: string;
@@ -49,18 +50,16 @@ function rowCount(entries: readonly Entry[]): number {
   return n;
 }
 
-/**
- * TSV blocks of `entries` in chunks of a thousand messages (a few large writes rather than one per
- * message), each joined only when the request body asks for it: a flush's rows are never held twice.
- */
-function* tsvChunks(entries: readonly Entry[]): Generator<Buffer> {
-  for (let i = 0; i < entries.length; i += 1_000)
-    yield Buffer.concat(entries.slice(i, i + 1_000).map((entry) => entry.rows as Buffer));
-}
+const tsvBlocks = (entries: readonly Entry[]): TsvBlock[] =>
+  entries.flatMap((entry) => (Array.isArray(entry.rows) ? [] : [entry.rows]));
 
-/** The insert payload of entries of one table: TSV blocks (streamed as they are), or the objects in order. */
-function payload(entries: readonly Entry[]): InsertRows {
-  if (Buffer.isBuffer(entries[0]?.rows)) return { tsv: tsvChunks(entries) };
+/**
+ * The insert payload of entries of one table: TSV blocks (streamed as the slabs' contiguous runs,
+ * nothing copied), or the objects in order.
+ */
+function payload(entries: readonly Entry[], slabs: SlabPool): InsertRows {
+  const first = entries[0]?.rows;
+  if (first !== undefined && !Array.isArray(first)) return { tsv: slabs.chunks(tsvBlocks(entries)) };
   return entries.flatMap((entry) => entry.rows as Row[]);
 }
 
@@ -91,6 +90,8 @@ export interface BatcherOptions {
   retryMaxMs?: number;
   /** How long to wait for a timed-out insert to leave the server before reading stored offsets. */
   insertSettleTimeoutMs?: number;
+  /** Where the entries' TSV blocks were written (`tsv`); released here once stored or dropped. */
+  slabs?: SlabPool;
 }
 
 export interface Batcher {
@@ -166,6 +167,7 @@ export function createBatcher({
   retryInitialMs = 200,
   retryMaxMs = 5_000,
   insertSettleTimeoutMs = 120_000,
+  slabs = createSlabPool(),
 }: BatcherOptions): Batcher {
   if (maxRows < 1) throw new TollgateError('sink: maxRows must be at least 1', { code: 'TG_CONFIG' });
   let pending = emptyPending();
@@ -233,7 +235,7 @@ export function createBatcher({
       const queryId = writer.newQueryId(table);
       const started = performance.now();
       try {
-        await writer.insert(table, payload(remaining), queryId);
+        await writer.insert(table, payload(remaining, slabs), queryId);
         metrics.insertSeconds.observe({ table }, (performance.now() - started) / 1000);
         metrics.rowsInserted.inc({ table }, rowCount(remaining));
         metrics.clickhouseUp.set(1);
@@ -345,6 +347,7 @@ export function createBatcher({
     const dropped = pending;
     pending = emptyPending();
     metrics.bufferedRows.set(0);
+    slabs.release(tsvBlocks(dropped.entries), true); // never sent
     for (const admission of dropped.admissions) admission.reject(reason);
     return dropped;
   }
@@ -360,8 +363,11 @@ export function createBatcher({
     // Its rows are in flight now: whoever waited for room behind them may add more.
     for (const admission of current.batch.admissions) admission.resolve();
     flushing = runFlush(current).then(
-      () => {},
+      // Stored: no request reads these blocks any more.
+      () => slabs.release(tsvBlocks(current.batch.entries), true),
       (err: Error) => {
+        // A failed insert's body may still be read by its dying socket: its slabs are not reused.
+        slabs.release(tsvBlocks(current.batch.entries), false);
         if (aborted || current.revoked) {
           logger.info({ reason: err.message }, 'flush given up (stopping or rebalancing)');
           return;
@@ -396,8 +402,10 @@ export function createBatcher({
 
   return {
     async add(entries, commits, { epoch: at, heartbeat, oldestMessageMs }) {
-      if (aborted) throw aborted;
-      if (at !== epoch) throw staleError();
+      if (aborted || at !== epoch) {
+        slabs.release(tsvBlocks(entries), true); // refused, never sent
+        throw aborted ?? staleError();
+      }
       const full = pending.rows >= maxRows;
       if (isEmpty(pending)) pending.firstAddedAt = Date.now();
       for (const entry of entries) {

@@ -41,6 +41,7 @@ import {
   type SourcePosition,
   undecodableDeadLetterRow,
 } from './rows.ts';
+import { createSlabPool } from './slabs.ts';
 import type { SinkTable } from './tables.ts';
 import { lineItemTsv } from './tsv.ts';
 import type { SinkWriter } from './writer.ts';
@@ -98,7 +99,9 @@ export function createSink(options: SinkOptions): Sink {
     heartbeatInterval: 3_000,
   });
   const producer = kafka.producer({ allowAutoTopicCreation: false });
+  const slabs = createSlabPool();
   const batcher = createBatcher({
+    slabs,
     writer,
     logger,
     metrics,
@@ -193,7 +196,7 @@ export function createSink(options: SinkOptions): Sink {
       const lines = decoded.value.line_items.length;
       if (lines > 0)
         entries.push(
-          entry('line_items', Buffer.from(lineItemTsv(decoded.value, source, insertedAt)), lines, source),
+          entry('line_items', slabs.write(lineItemTsv(decoded.value, source, insertedAt)), lines, source),
         );
       const run = runEventRow(decoded.value, source, insertedAt);
       if (run) entries.push(entry('run_events', [run], 1, source));
@@ -264,9 +267,10 @@ export function createSink(options: SinkOptions): Sink {
         const handled = handle(source, message, insertedAt);
         if (handled.letter) letters.push(handled.letter);
         for (const e of handled.entries) {
-          if (already?.get(e.table)?.has(e.offset))
+          if (already?.get(e.table)?.has(e.offset)) {
             metrics.duplicatesSkipped.inc({ table: e.table }, e.count);
-          else entries.push(e);
+            if (!Array.isArray(e.rows)) slabs.release([e.rows], true);
+          } else entries.push(e);
         }
       }
       if (letters.length > 0) {
