@@ -15,5 +15,6 @@ export * from './partitioner.ts';
 export * from './policy/index.ts';
 export * from './random.ts';
 export * from './ratecard/index.ts';
+export * from './slabs.ts';
 export * from './sql.ts';
 export * from './topics.ts';

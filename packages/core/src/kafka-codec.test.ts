@@ -21,6 +21,7 @@ const { RecordBatch }: Internal = require(`${protocol}recordBatch/v0`);
 const decodeRecordBatch: Internal = require(`${protocol}recordBatch/v0/decoder`);
 const ProduceV3: Internal = require(`${protocol}requests/produce/v3/request`);
 const createRequest: Internal = require(`${protocol}request`);
+const Connection: Internal = require(`${protocol}../network/connection`);
 
 /** CRC-32C (Castagnoli, reflected polynomial 0x82F63B78), one bit at a time. */
 function referenceCrc32C(buffer: Buffer): number {
@@ -197,5 +198,38 @@ describe('patched kafkajs record codec', () => {
       }
     }
     assert.equal(decoder.offset, bytes.length, 'nothing after the last partition');
+  });
+
+  it('reads responses however the socket splits them, a large one assembled as it arrives', () => {
+    const random = createRandom(9);
+    const noop = () => {};
+    const logger = { namespace: () => logger, debug: noop, info: noop, warn: noop, error: noop };
+    for (let trial = 0; trial < 40; trial++) {
+      const connection = new Connection({ host: 'h', port: 1, logger, requestTimeout: 1_000 });
+      const fulfilled: { correlationId: number; payload: Buffer }[] = [];
+      connection.requestQueue = { fulfillRequest: (r: Internal) => fulfilled.push(r) };
+      // Responses: Size (int32), CorrelationId (int32), payload; some far larger than a socket chunk.
+      const sizes = Array.from({ length: 6 }, () => [0, 1, 30, 70_000, 300_000][random.int(0, 4)]!);
+      const payloads = sizes.map((size) => randomBytes(size));
+      const wire = Buffer.concat(
+        payloads.map((payload, i) => {
+          const head = Buffer.alloc(8);
+          head.writeInt32BE(payload.length + 4, 0);
+          head.writeInt32BE(i + 1, 4);
+          return Buffer.concat([head, payload]);
+        }),
+      );
+      // Chunks as a socket delivers them: split anywhere, inside size prefixes too, or several at once.
+      for (let at = 0; at < wire.length; ) {
+        const size = random.next() < 0.3 ? random.int(1, 9) : random.int(1, 70_000);
+        connection.processData(wire.subarray(at, at + size));
+        at += size;
+      }
+      assert.deepEqual(
+        fulfilled.map((r) => r.correlationId),
+        payloads.map((_, i) => i + 1),
+      );
+      for (const [i, r] of fulfilled.entries()) assert.ok(r.payload.equals(payloads[i]!), `payload ${i + 1}`);
+    }
   });
 });

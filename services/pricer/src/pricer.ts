@@ -20,6 +20,7 @@
 import {
   type CompiledRateCard,
   type Consumer,
+  createSlabPool,
   type EachBatchPayload,
   type Kafka,
   kafkaError,
@@ -109,7 +110,8 @@ export function requests(
   ] as const) {
     let group: OutMessage[] | undefined;
     for (const message of messages) {
-      const size = message.value.length + (message.key?.length ?? 0) + 64;
+      const key = message.key;
+      const size = message.value.length + (key === null ? 0 : Buffer.byteLength(key)) + 64;
       if (bytes + size > maxBytes && bytes > 0) {
         out.push(current);
         current = [];
@@ -151,6 +153,8 @@ export function createPricer(options: PricerOptions): Pricer {
   const logger = options.logger.child({ component: 'pricer', topic: topics.usage, groupId });
   const admin = kafka.admin();
   const states = new Map<number, PartitionState>();
+  // Priced events are encoded into reused slabs, held until their batch's transaction is over.
+  const slabs = createSlabPool();
   let consumer: Consumer | undefined;
   let generation = 0;
   let joined = false;
@@ -224,9 +228,16 @@ export function createPricer(options: PricerOptions): Pricer {
       committedOffset: state.committedOffset,
       pricedAtMs: started,
       maxPricedBytes: maxMessageBytes,
+      slabs,
     });
     const lastOffset = batch.lastOffset();
-    if (Number(lastOffset) >= state.committedOffset) {
+    if (Number(lastOffset) < state.committedOffset)
+      slabs.release(result.blocks, true); // nothing to send
+    else {
+      // Over once committed: nothing reads the values any more. After an abort (or a failure on the
+      // way) kafkajs may still hold them in a request: those slabs are not reused. (If no
+      // transaction starts, the blocks are never released: their slabs are left to the collector.)
+      let committed = false;
       const transaction = await state.producer.transaction();
       try {
         if (result.priced.length + result.deadLetters.length > 0) {
@@ -241,6 +252,7 @@ export function createPricer(options: PricerOptions): Pricer {
           ],
         });
         await transaction.commit();
+        committed = true;
       } catch (err) {
         metrics.transactions.inc({ result: 'aborted' });
         await transaction.abort().catch(() => {});
@@ -250,6 +262,8 @@ export function createPricer(options: PricerOptions): Pricer {
           'batch transaction aborted',
         );
         throw kafkaError('pricer transaction', err);
+      } finally {
+        slabs.release(result.blocks, committed);
       }
       metrics.transactions.inc({ result: 'committed' });
       metrics.transactionSeconds.observe((now() - started) / 1000);

@@ -19,6 +19,8 @@ import {
   deadLetterForInvariant,
   deadLetterMessage,
   price,
+  type SlabBlock,
+  type SlabPool,
   validateUsageEvent,
 } from '@tollgate/core';
 import type { DeadLetter, PricedEvent, UsageEvent } from '@tollgate/core/contract/types';
@@ -49,15 +51,23 @@ export interface BatchContext {
   pricedAtMs: number;
   /** A priced event larger than this (encoded) could not be produced: it is dead-lettered instead. */
   maxPricedBytes?: number;
+  /**
+   * Where the priced events are encoded (their blocks come back in `blocks`, to be released once
+   * the transaction is over); by default each gets a buffer of its own.
+   */
+  slabs?: SlabPool;
 }
 
 export interface OutMessage {
-  key: Buffer | null;
+  /** A string is produced as its UTF-8. */
+  key: Buffer | string | null;
   value: Buffer;
 }
 
 export interface BatchResult {
   priced: OutMessage[];
+  /** The slab blocks the priced values are views of (empty without `slabs`). */
+  blocks: SlabBlock[];
   deadLetters: OutMessage[];
   /** Sum of the priced events' totals, nanos. */
   totalNanos: bigint;
@@ -82,9 +92,11 @@ export function processMessages(messages: readonly SourceMessage[], ctx: BatchCo
     committedOffset,
     pricedAtMs,
     maxPricedBytes = 900 * 1024,
+    slabs,
   } = ctx;
   const result: BatchResult = {
     priced: [],
+    blocks: [],
     deadLetters: [],
     totalNanos: 0n,
     counts: { priced: 0, duplicates: 0, replayed: 0, unpricedLines: 0, deadLetters: new Map() },
@@ -147,8 +159,15 @@ export function processMessages(messages: readonly SourceMessage[], ctx: BatchCo
       priced_at: pricedAtMs,
       adjustment_of: null,
     };
-    const value = codecs.priced.encode(pricedEvent);
+    let block: SlabBlock | undefined;
+    const value = slabs
+      ? codecs.priced.encode(pricedEvent, (length) => {
+          block = slabs.allocate(length);
+          return slabs.view(block);
+        })
+      : codecs.priced.encode(pricedEvent);
     if (value.length > maxPricedBytes) {
+      if (block) slabs?.release([block], true);
       const reason = `priced event is ${value.length} bytes, over the ${maxPricedBytes}-byte message limit`;
       deadLetter(
         createDeadLetter({
@@ -161,7 +180,9 @@ export function processMessages(messages: readonly SourceMessage[], ctx: BatchCo
       );
       continue;
     }
-    result.priced.push({ key: Buffer.from(event.run_id), value });
+    if (block) result.blocks.push(block);
+    // The key as a string: kafkajs writes its UTF-8 into the record, no Buffer per message.
+    result.priced.push({ key: event.run_id, value });
     result.totalNanos += BigInt(pricing.total_nanos);
     result.counts.priced++;
     if (pricing.has_unpriced)

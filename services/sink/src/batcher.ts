@@ -22,10 +22,16 @@
  * - A flush that fails for good drops the waiting rows too, bumps the epoch and reports, per partition,
  *   the first offset not stored for sure (`onFailure`): the consumer seeks back there.
  */
-import { isRetriable, type Logger, TollgateError } from '@tollgate/core';
+import {
+  createSlabPool,
+  isRetriable,
+  type Logger,
+  type SlabBlock,
+  type SlabPool,
+  TollgateError,
+} from '@tollgate/core';
 import type { SinkMetrics } from './metrics.ts';
 import type { Row } from './rows.ts';
-import { createSlabPool, type SlabPool, type TsvBlock } from './slabs.ts';
 import { SINK_TABLES, type SinkTable } from './tables.ts';
 import type { InsertRows, SinkWriter } from './writer.ts';
 
@@ -34,9 +40,9 @@ export interface Entry {
   table: SinkTable;
   /**
    * Objects (JSONEachRow), or for line_items a block of TSV lines each ending in '\n' (tsv.ts), held as
-   * bytes in the batcher's slabs (slabs.ts).
+   * bytes in the batcher's slabs (core's slabs.ts).
    */
-  rows: Row[] | TsvBlock;
+  rows: Row[] | SlabBlock;
   /** How many rows `rows` holds. */
   count: number;
   topic: string;
@@ -50,7 +56,7 @@ function rowCount(entries: readonly Entry[]): number {
   return n;
 }
 
-const tsvBlocks = (entries: readonly Entry[]): TsvBlock[] =>
+const tsvBlocks = (entries: readonly Entry[]): SlabBlock[] =>
   entries.flatMap((entry) => (Array.isArray(entry.rows) ? [] : [entry.rows]));
 
 /**

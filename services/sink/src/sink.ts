@@ -22,6 +22,7 @@ import {
   createDeadLetter,
   createDeadLetterCodec,
   createPricedCodec,
+  createSlabPool,
   deadLetterMessage,
   type EachBatchPayload,
   formatDateTime,
@@ -41,7 +42,6 @@ import {
   type SourcePosition,
   undecodableDeadLetterRow,
 } from './rows.ts';
-import { createSlabPool } from './slabs.ts';
 import type { SinkTable } from './tables.ts';
 import { lineItemTsv } from './tsv.ts';
 import type { SinkWriter } from './writer.ts';

@@ -23,9 +23,11 @@ export interface Codec<T> {
   /**
    * Avro single-object encoding (C3 01 + CRC-64-AVRO fingerprint, little-endian + Avro binary), this
    * codec's schema. Throws ValidationError naming the field when the value does not fit the schema
-   * (a programming error: validate events first, e.g. with validateUsageEvent).
+   * (a programming error: validate events first, e.g. with validateUsageEvent). `allocate` gives
+   * the buffer of exactly `length` bytes the encoding is copied into (a slab block, say); by default
+   * a new one.
    */
-  encode(value: T): Buffer;
+  encode(value: T, allocate?: (length: number) => Buffer): Buffer;
   /** Resolves the writer schema by fingerprint among the versions kept in schemas/avro, reads into this codec's version. Never throws on bad bytes. */
   decode(bytes: Uint8Array): DecodeResult<T>;
   /** The schema this codec writes and reads into, e.g. 'tollgate.UsageEvent@2'. */
@@ -148,7 +150,7 @@ export function createAvroCodec<T>(family: SchemaFamily, options: CodecOptions =
   return {
     schema: own.label,
 
-    encode(value: T): Buffer {
+    encode(value: T, allocate?: (length: number) => Buffer): Buffer {
       let end: number;
       try {
         end = writeBody(value);
@@ -162,7 +164,7 @@ export function createAvroCodec<T>(family: SchemaFamily, options: CodecOptions =
       } catch {
         throw invalidField(type, value);
       }
-      const out = Buffer.allocUnsafe(end);
+      const out = allocate ? allocate(end) : Buffer.allocUnsafe(end);
       scratch.copy(out, 0, 0, end);
       return out;
     },

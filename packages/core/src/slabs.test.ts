@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { createRandom } from '@tollgate/core';
-import { createSlabPool, type TsvBlock } from './slabs.ts';
+import { createRandom } from './random.ts';
+import { createSlabPool, type SlabBlock } from './slabs.ts';
 
-const bytesOf = (pool: ReturnType<typeof createSlabPool>, blocks: TsvBlock[]) =>
+const bytesOf = (pool: ReturnType<typeof createSlabPool>, blocks: SlabBlock[]) =>
   Buffer.concat([...pool.chunks(blocks)]).toString('utf8');
 
-describe('slab pool for TSV blocks', () => {
+describe('slab pool', () => {
   it('gives back exactly the UTF-8 of what was written, in order, for any subset of blocks', () => {
     const random = createRandom(11);
     const pool = createSlabPool({ slabBytes: 256 });
@@ -31,7 +31,7 @@ describe('slab pool for TSV blocks', () => {
   it('writes a released slab again, and never one that still holds a block', () => {
     const pool = createSlabPool({ slabBytes: 128 });
     const kept = pool.write('kept: must survive\n');
-    const churn: TsvBlock[] = [];
+    const churn: SlabBlock[] = [];
     for (let round = 0; round < 50; round++) {
       const blocks = Array.from({ length: 20 }, (_, i) => pool.write(`round ${round} message ${i}\n`));
       assert.equal(bytesOf(pool, blocks), blocks.map((_, i) => `round ${round} message ${i}\n`).join(''));
@@ -60,5 +60,23 @@ describe('slab pool for TSV blocks', () => {
     const freeBefore = pool.stats().free;
     pool.release([block], true);
     assert.equal(pool.stats().free, freeBefore);
+  });
+
+  it('hands out blocks to fill in place, which later blocks never overlap', () => {
+    const pool = createSlabPool({ slabBytes: 100 });
+    const blocks = [10, 50, 40, 1, 99, 100, 30].map((length, i) => {
+      const block = pool.allocate(length);
+      pool.view(block).fill(i);
+      return block;
+    });
+    blocks.forEach((block, i) => {
+      assert.equal(pool.view(block).length, [10, 50, 40, 1, 99, 100, 30][i]);
+      assert.ok(
+        pool.view(block).every((byte) => byte === i),
+        `block ${i} intact`,
+      );
+    });
+    const large = pool.allocate(1_000);
+    assert.equal(pool.view(large).length, 1_000);
   });
 });
