@@ -30,7 +30,7 @@ import {
 } from '@tollgate/core';
 import { createDedupWindow, type DedupWindow } from './dedup.ts';
 import type { PricerMetrics } from './metrics.ts';
-import { type Codecs, type OutMessage, processMessages } from './process.ts';
+import { type BatchResult, type Codecs, type OutMessage, processMessages } from './process.ts';
 import { retryRetriable } from './retry.ts';
 
 export interface PricerTopics {
@@ -130,6 +130,42 @@ export function requests(
   return out;
 }
 
+/** A batch's messages in runs of about `bytes` of values each (at least one message per run). */
+export function* chunks<M extends { value: Buffer | null }>(
+  messages: readonly M[],
+  bytes: number,
+): Generator<M[]> {
+  let from = 0;
+  let size = 0;
+  for (let i = 0; i < messages.length; i++) {
+    size += messages[i]!.value?.length ?? 0;
+    if (size >= bytes) {
+      yield messages.slice(from, i + 1);
+      from = i + 1;
+      size = 0;
+    }
+  }
+  if (from < messages.length) yield messages.slice(from);
+}
+
+type Counts = BatchResult['counts'];
+
+const emptyCounts = (): Counts => ({
+  priced: 0,
+  duplicates: 0,
+  replayed: 0,
+  unpricedLines: 0,
+  deadLetters: new Map(),
+});
+
+function addCounts(into: Counts, more: Counts): void {
+  into.priced += more.priced;
+  into.duplicates += more.duplicates;
+  into.replayed += more.replayed;
+  into.unpricedLines += more.unpricedLines;
+  for (const [code, n] of more.deadLetters) into.deadLetters.set(code, (into.deadLetters.get(code) ?? 0) + n);
+}
+
 export function createPricer(options: PricerOptions): Pricer {
   const {
     kafka,
@@ -219,7 +255,8 @@ export function createPricer(options: PricerOptions): Pricer {
     }
     const card = rateCard();
     const started = now();
-    const result = processMessages(batch.messages, {
+    const lastOffset = batch.lastOffset();
+    const context = {
       codecs,
       card,
       window: state.window,
@@ -229,22 +266,32 @@ export function createPricer(options: PricerOptions): Pricer {
       pricedAtMs: started,
       maxPricedBytes: maxMessageBytes,
       slabs,
-    });
-    const lastOffset = batch.lastOffset();
-    if (Number(lastOffset) < state.committedOffset)
-      slabs.release(result.blocks, true); // nothing to send
-    else {
-      // Over once committed: nothing reads the values any more. After an abort (or a failure on the
-      // way) kafkajs may still hold them in a request: those slabs are not reused. (If no
-      // transaction starts, the blocks are never released: their slabs are left to the collector.)
-      let committed = false;
+    };
+    if (Number(lastOffset) < state.committedOffset) {
+      // Handled by a committed transaction already: the messages only feed the dedup window.
+      slabs.release(processMessages(batch.messages, context).blocks, true);
+    } else {
+      // Priced and sent a chunk at a time inside the batch's transaction: only one chunk's priced
+      // events are held at once (a whole 2 MiB batch priced first held ~6 MB of them per partition),
+      // and other partitions' chunks are priced while this one's are sent.
+      // Over once sent: kafkajs read the values into its request and retried there if it had to. A
+      // chunk that fails on the way may still be held by a request: its slabs are not reused.
+      const counts = emptyCounts();
       const transaction = await state.producer.transaction();
       try {
-        if (result.priced.length + result.deadLetters.length > 0) {
-          for (const topicMessages of requests(result.priced, result.deadLetters, maxRequestBytes, topics))
-            await transaction.sendBatch({ topicMessages, acks: -1 });
-          logger.debug({ partition, lastOffset, priced: result.priced.length }, 'batch sent; committing');
+        for (const chunk of chunks(batch.messages, maxRequestBytes)) {
+          const result = processMessages(chunk, context);
+          addCounts(counts, result.counts);
+          let sent = false;
+          try {
+            for (const topicMessages of requests(result.priced, result.deadLetters, maxRequestBytes, topics))
+              await transaction.sendBatch({ topicMessages, acks: -1 });
+            sent = true;
+          } finally {
+            slabs.release(result.blocks, sent);
+          }
         }
+        logger.debug({ partition, lastOffset, priced: counts.priced }, 'batch sent; committing');
         await transaction.sendOffsets({
           consumerGroupId: groupId,
           topics: [
@@ -252,7 +299,6 @@ export function createPricer(options: PricerOptions): Pricer {
           ],
         });
         await transaction.commit();
-        committed = true;
       } catch (err) {
         metrics.transactions.inc({ result: 'aborted' });
         await transaction.abort().catch(() => {});
@@ -262,19 +308,17 @@ export function createPricer(options: PricerOptions): Pricer {
           'batch transaction aborted',
         );
         throw kafkaError('pricer transaction', err);
-      } finally {
-        slabs.release(result.blocks, committed);
       }
       metrics.transactions.inc({ result: 'committed' });
       metrics.transactionSeconds.observe((now() - started) / 1000);
       state.committedOffset = Number(lastOffset) + 1;
-      metrics.events.inc({ outcome: 'priced' }, result.counts.priced);
-      metrics.events.inc({ outcome: 'duplicate' }, result.counts.duplicates);
-      for (const [reasonCode, count] of result.counts.deadLetters) {
+      metrics.events.inc({ outcome: 'priced' }, counts.priced);
+      metrics.events.inc({ outcome: 'duplicate' }, counts.duplicates);
+      for (const [reasonCode, count] of counts.deadLetters) {
         metrics.events.inc({ outcome: 'dead_letter' }, count);
         metrics.deadLetters.inc({ reason_code: reasonCode }, count);
       }
-      metrics.unpricedLines.inc(result.counts.unpricedLines);
+      metrics.unpricedLines.inc(counts.unpricedLines);
     }
     resolveOffset(lastOffset);
     metrics.lag.set({ partition: String(partition) }, Number(batch.offsetLag()));
