@@ -167,7 +167,7 @@ export function createBatcher({
   metrics,
   commit,
   onFailure = () => {},
-  maxRows = 100_000,
+  maxRows = 50_000,
   flushIntervalMs = 1_000,
   lingerMs = 20,
   retryInitialMs = 200,

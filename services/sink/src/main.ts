@@ -26,7 +26,7 @@ const config = loadConfig(
     SINK_GROUP_ID: z.string().min(1).default('tollgate-sink'),
     /** Prefix of every topic name (tests run a sink against their own topics). */
     TOPIC_PREFIX: z.string().default(''),
-    SINK_MAX_BATCH_ROWS: z.coerce.number().int().positive().default(100_000),
+    SINK_MAX_BATCH_ROWS: z.coerce.number().int().positive().default(50_000),
     SINK_FLUSH_INTERVAL_MS: z.coerce.number().int().positive().default(1_000),
     SINK_FETCH_MAX_BYTES: z.coerce
       .number()
