@@ -32,12 +32,12 @@ const config = loadConfig(
       .number()
       .int()
       .positive()
-      .default(8 * 1024 * 1024),
+      .default(4 * 1024 * 1024),
     SINK_FETCH_MAX_BYTES_PER_PARTITION: z.coerce
       .number()
       .int()
       .positive()
-      .default(2 * 1024 * 1024),
+      .default(1024 * 1024),
     SINK_RETRY_MAX_MS: z.coerce.number().int().positive().default(5_000),
     SINK_INSERT_TIMEOUT_MS: z.coerce.number().int().positive().default(30_000),
     /** A consumer that dies without leaving holds its partitions this long (Kafka's session timeout). */

@@ -92,8 +92,8 @@ export function createSink(options: SinkOptions): Sink {
     groupId,
     // Fetching goes on while a flush runs, so a fetch need not be large to keep ClickHouse busy; it
     // bounds what one round of batches adds to memory (about 4× its size once encoded as rows).
-    maxBytes: options.fetchMaxBytes ?? 8 * 1024 * 1024,
-    maxBytesPerPartition: options.fetchMaxBytesPerPartition ?? 2 * 1024 * 1024,
+    maxBytes: options.fetchMaxBytes ?? 4 * 1024 * 1024,
+    maxBytesPerPartition: options.fetchMaxBytesPerPartition ?? 1024 * 1024,
     maxWaitTimeInMs: 500,
     sessionTimeout: options.sessionTimeoutMs ?? 30_000,
     heartbeatInterval: 3_000,
