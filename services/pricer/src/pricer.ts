@@ -189,7 +189,7 @@ export function createPricer(options: PricerOptions): Pricer {
   const logger = options.logger.child({ component: 'pricer', topic: topics.usage, groupId });
   const admin = kafka.admin();
   const states = new Map<number, PartitionState>();
-  // Priced events are encoded into reused slabs, held until their batch's transaction is over.
+  // Priced events are encoded into reused slabs, each chunk's held until it is sent (eachBatch).
   const slabs = createSlabPool();
   let consumer: Consumer | undefined;
   let generation = 0;

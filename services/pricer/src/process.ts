@@ -53,7 +53,7 @@ export interface BatchContext {
   maxPricedBytes?: number;
   /**
    * Where the priced events are encoded (their blocks come back in `blocks`, to be released once
-   * the transaction is over); by default each gets a buffer of its own.
+   * they are sent); by default each gets a buffer of its own.
    */
   slabs?: SlabPool;
 }
