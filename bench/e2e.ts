@@ -13,7 +13,9 @@
  *   peak_rss_mb            per service (VmHWM)
  *   cpu_us_per_event       CPU time (user + system) per event during the throughput phase, per
  *                          process: the SDK (this process), each service, the Kafka broker and ClickHouse
- *                          (found by command line, when they run on this machine)
+ *                          (found by command line, when they run on this machine); kafka_jit is the part
+ *                          of kafka spent by the JVM's JIT compilers (a young broker's cost, see
+ *                          README.md, "What the end-to-end benchmark measures here")
  *   latency_cpu_us_per_event the same during the 5,000 events/s phase (the bench's own polling included)
  * A warm-up of E2E_WARMUP_EVENTS (default 20000, 0 for none) goes through first, unmeasured.
  * Sizes: E2E_EVENTS (default 100000), E2E_LATENCY_SECONDS (default 20). E2E_SINK_FLUSH_INTERVAL_MS sets
@@ -70,10 +72,54 @@ function cpuSeconds(pid: number | undefined): number | null {
   }
 }
 
-/** CPU time per event of this process (the SDK) and of `pids`, from now until `perEvent` is called. */
+/**
+ * User + system CPU seconds so far of each thread of `pid` whose name (`comm`) matches `name`, by thread
+ * id; empty when the process is not readable.
+ */
+function threadCpuSeconds(pid: number | undefined, name: RegExp): Map<string, number> {
+  const seconds = new Map<string, number>();
+  if (pid === undefined) return seconds;
+  let tids: string[];
+  try {
+    tids = readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return seconds;
+  }
+  for (const tid of tids) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+      const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+      if (!name.test(comm)) continue;
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      seconds.set(tid, (Number(fields[11]) + Number(fields[12])) / 100);
+    } catch {} // the thread ended between the listing and the read
+  }
+  return seconds;
+}
+
+/**
+ * The JVM's JIT compiler threads ("C1 CompilerThre", "C2 CompilerThre"): while a broker is young they
+ * use a large share of its CPU, which a long-running production broker no longer pays.
+ */
+const JIT_THREADS = /^C[12] CompilerThre/;
+
+/** CPU seconds the threads in `after` used since `before` (a thread absent before counts whole). */
+function threadDelta(before: Map<string, number>, after: Map<string, number>): number {
+  let sum = 0;
+  for (const [tid, seconds] of after) sum += seconds - (before.get(tid) ?? 0);
+  return sum;
+}
+
+/**
+ * CPU time per event of this process (the SDK) and of `pids`, from now until `perEvent` is called; for
+ * `kafka`, also `kafka_jit`: the part of it the broker's JIT compiler threads used (compiler threads that
+ * ended in between are not counted, so it is a lower bound).
+ */
 function cpuMeter(pids: Record<string, number | undefined>) {
   const before = Object.fromEntries(Object.entries(pids).map(([name, pid]) => [name, cpuSeconds(pid)]));
+  const jitBefore = threadCpuSeconds(pids.kafka, JIT_THREADS);
   const sdkBefore = process.cpuUsage();
+  const perEventUs = (seconds: number, events: number) => Number(((seconds * 1e6) / events).toFixed(1));
   return {
     perEvent(events: number): Record<string, number | null> {
       const sdk = process.cpuUsage(sdkBefore);
@@ -83,8 +129,10 @@ function cpuMeter(pids: Record<string, number | undefined>) {
       for (const [name, pid] of Object.entries(pids)) {
         const start = before[name];
         const end = cpuSeconds(pid);
-        out[name] = start == null || end == null ? null : Number((((end - start) * 1e6) / events).toFixed(1));
+        out[name] = start == null || end == null ? null : perEventUs(end - start, events);
       }
+      if (out.kafka != null)
+        out.kafka_jit = perEventUs(threadDelta(jitBefore, threadCpuSeconds(pids.kafka, JIT_THREADS)), events);
       return out;
     },
   };
