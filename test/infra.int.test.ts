@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -143,6 +143,9 @@ describe('infra up twice, then down', { skip: skipIntegration }, () => {
       assert.equal(first.kafka.started, true);
       assert.equal(first.clickhouse.started, true);
       assert.ok(first.migrationsApplied.length > 0);
+      const brokerLog = readFileSync(join(home, 'logs', 'kafka', 'server.log'), 'utf8');
+      assert.match(brokerLog, /Kafka Server started/, 'the broker writes its own log');
+      assert.doesNotMatch(readFileSync(join(home, 'logs', 'kafka', 'stdout.log'), 'utf8'), /SLF4J/);
       const second = await infraUp(settings);
       assert.equal(second.kafka.started, false, 'second up starts nothing');
       assert.equal(second.clickhouse.started, false);

@@ -4,7 +4,8 @@
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { basename, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { createKafka, silentLogger, TollgateError } from '@tollgate/core';
 import { requireJava17, requireMaven } from './prerequisites.ts';
@@ -21,7 +22,11 @@ export async function ensureKafkaJars(settings: InfraSettings): Promise<void> {
   const digest = pomDigest(paths.kafkaPom);
   if (existsSync(paths.kafkaLibsStamp) && readFileSync(paths.kafkaLibsStamp, 'utf8') === digest) return;
   requireMaven();
-  mkdirSync(paths.kafkaLibs, { recursive: true });
+  // Resolved into a fresh directory that replaces the old one only once complete: after a version bump
+  // no jar of the previous version stays on the classpath, and a failed download leaves the old set.
+  const staging = `${paths.kafkaLibs}.new`;
+  rmSync(staging, { recursive: true, force: true });
+  mkdirSync(staging, { recursive: true });
   settings.progress(`kafka: fetching broker jars from Maven Central into ${paths.kafkaLibs}`);
   const child = spawn(
     'mvn',
@@ -30,7 +35,7 @@ export async function ensureKafkaJars(settings: InfraSettings): Promise<void> {
       '-f',
       paths.kafkaPom,
       'dependency:copy-dependencies',
-      `-DoutputDirectory=${paths.kafkaLibs}`,
+      `-DoutputDirectory=${staging}`,
       '-DincludeScope=runtime',
     ],
     { stdio: ['ignore', 'pipe', 'pipe'] },
@@ -58,8 +63,10 @@ export async function ensureKafkaJars(settings: InfraSettings): Promise<void> {
       code: 'TG_INFRA_DOWNLOAD',
     });
   }
-  const jars = readdirSync(paths.kafkaLibs).filter((file) => file.endsWith('.jar')).length;
-  writeFileSync(paths.kafkaLibsStamp, digest);
+  const jars = readdirSync(staging).filter((file) => file.endsWith('.jar')).length;
+  writeFileSync(join(staging, basename(paths.kafkaLibsStamp)), digest);
+  rmSync(paths.kafkaLibs, { recursive: true, force: true });
+  renameSync(staging, paths.kafkaLibs);
   settings.progress(`kafka: ${jars} jars ready (${downloaded} downloaded)`);
 }
 
