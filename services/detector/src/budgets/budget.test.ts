@@ -50,7 +50,7 @@ describe('budgets', () => {
     );
     assert.match(
       alerts[2]!.explanation,
-      /Org acme has spent \$1000\.00 of its \$1000\.00 budget for 2026-11 \(100%/,
+      /Org acme has spent \$1,000\.00 of its \$1,000\.00 budget for 2026-11 \(100%/,
     );
     assert.equal(alerts[0]!.scope, 'org');
     assert.equal(alerts[0]!.window_start, NOV);
