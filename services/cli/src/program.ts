@@ -254,7 +254,7 @@ export function buildProgram(deps: ProgramDeps): Command {
     .option('--to <time>', 'range end (ISO-8601), default now')
     .option(
       '--by <dimension>',
-      'spend section grouping: feature, customer, model, provider, agent, environment, tag:<key>',
+      'spend section grouping: feature, customer, model, provider, agent, environment, category, org or tag:<key>',
       'feature',
     )
     .option('--section <names>', `comma-separated sections: ${SECTIONS.join(', ')}`)

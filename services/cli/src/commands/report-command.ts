@@ -1,3 +1,4 @@
+import { DIMENSION_NAMES } from '@tollgate/api';
 import { createClickHouse, silentLogger, TollgateError } from '@tollgate/core';
 import type { ProgramDeps } from '../program.ts';
 import { buildReport, printReport, SECTIONS, type Section } from './report.ts';
@@ -48,6 +49,16 @@ export function reportRange(
   return { from, to };
 }
 
+/** `--by`: one dimension or one `tag:<key>` (the spend table has one grouping column). */
+export function parseBy(text: string): string {
+  const by = text.trim();
+  const known = `${DIMENSION_NAMES.join(', ')} or tag:<key>`;
+  if (by.includes(',')) throw usage(`--by takes one dimension (${known}), got ${JSON.stringify(text)}`);
+  if (by.startsWith('tag:') ? by.length === 4 : !(DIMENSION_NAMES as string[]).includes(by))
+    throw usage(`--by must be ${known}, got ${JSON.stringify(text)}`);
+  return by;
+}
+
 export async function runReport(
   deps: ProgramDeps,
   flags: ReportFlags,
@@ -55,6 +66,7 @@ export async function runReport(
 ): Promise<void> {
   if (!['table', 'json', 'csv'].includes(flags.format))
     throw usage(`--format must be table, json or csv, got ${JSON.stringify(flags.format)}`);
+  const by = parseBy(flags.by);
   const sections = (
     flags.section ? flags.section.split(',').map((s) => s.trim()) : [...SECTIONS]
   ) as Section[];
@@ -85,7 +97,7 @@ export async function runReport(
       orgs,
       from,
       to,
-      by: flags.by,
+      by,
       sections,
       csv: flags.format === 'csv',
     });
@@ -98,7 +110,7 @@ export async function runReport(
     } else {
       out.write(`Tollgate report ${from.toISOString()} → ${to.toISOString()}\n`);
       if (reports.length === 0) out.write('no spend in this range\n');
-      for (const report of reports) printReport(report, flags.by, out);
+      for (const report of reports) printReport(report, by, out);
     }
   } finally {
     await clickhouse.close();

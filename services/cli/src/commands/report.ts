@@ -132,9 +132,8 @@ export function printReport(
   out: NodeJS.WritableStream = process.stdout,
 ): void {
   out.write(`\n=== org ${report.org} ===\n`);
-  const dimension = by.startsWith('tag:') ? by : by;
   if (report.spend) {
-    const rows = collapse((report.spend as { rows: AllocationRow[] }).rows, dimension);
+    const rows = collapse((report.spend as { rows: AllocationRow[] }).rows, by);
     const total = rows.reduce((sum, row) => sum + row.nanos, 0n);
     heading(out, `Spend by ${by} (total ${formatMoney(total)})`);
     printTable(
