@@ -1,21 +1,53 @@
 import { resolve } from 'node:path';
-import { commonConfig, loadConfig, z } from '@tollgate/core';
+import { ConfigError, commonConfig, loadConfig, z } from '@tollgate/core';
+
+const port = (fallback: number) => z.coerce.number().int().min(1).max(65535).default(fallback);
 
 /** Every variable the CLI reads, with its default. main.ts parses the environment once, here. */
 export const cliConfigSchema = z.object({
   ...commonConfig,
   TOLLGATE_HOME: z.string().optional(),
-  TOLLGATE_KAFKA_PORT: z.coerce.number().int().min(1).max(65535).default(9092),
-  TOLLGATE_KAFKA_CONTROLLER_PORT: z.coerce.number().int().min(1).max(65535).default(9093),
-  TOLLGATE_CLICKHOUSE_HTTP_PORT: z.coerce.number().int().min(1).max(65535).default(8123),
-  TOLLGATE_CLICKHOUSE_TCP_PORT: z.coerce.number().int().min(1).max(65535).default(9000),
+  TOLLGATE_KAFKA_PORT: port(9092),
+  TOLLGATE_KAFKA_CONTROLLER_PORT: port(9093),
+  TOLLGATE_CLICKHOUSE_HTTP_PORT: port(8123),
+  TOLLGATE_CLICKHOUSE_TCP_PORT: port(9000),
+  /** Ops ports of the local stack's services (`/readyz`, `/metrics`; the API and ingest serve on theirs). */
+  TOLLGATE_PRICER_PORT: port(9101),
+  TOLLGATE_SINK_PORT: port(9102),
+  TOLLGATE_DETECTOR_PORT: port(9103),
+  TOLLGATE_INGEST_PORT: port(9104),
+  TOLLGATE_API_PORT: port(8080),
   /** `0` forbids `infra up` from installing ClickHouse with apt-get. */
   TOLLGATE_ALLOW_APT: z.enum(['0', '1']).default('1'),
 });
 
 export type CliConfig = z.infer<typeof cliConfigSchema>;
 
+/**
+ * The validated configuration. Unless KAFKA_BROKERS and CLICKHOUSE_URL are given, the CLI's commands talk
+ * to the local stack on the ports it was told to use. Two components on one port is an error naming both.
+ */
 export function readCliConfig(env: NodeJS.ProcessEnv, root: string) {
   const config = loadConfig(cliConfigSchema, env);
-  return { ...config, home: resolve(config.TOLLGATE_HOME ?? `${root}/.tollgate`) };
+  const ports = Object.entries(config).filter(
+    (entry): entry is [string, number] => /^TOLLGATE_.*_PORT$/.test(entry[0]) && typeof entry[1] === 'number',
+  );
+  for (const [i, [name, value]] of ports.entries()) {
+    const other = ports.slice(i + 1).find((entry) => entry[1] === value);
+    if (other) {
+      throw new ConfigError(
+        `invalid configuration: ${name} and ${other[0]} are both ${value}; give each its own port`,
+      );
+    }
+  }
+  return {
+    ...config,
+    KAFKA_BROKERS:
+      env.KAFKA_BROKERS === undefined ? [`127.0.0.1:${config.TOLLGATE_KAFKA_PORT}`] : config.KAFKA_BROKERS,
+    CLICKHOUSE_URL:
+      env.CLICKHOUSE_URL === undefined
+        ? `http://127.0.0.1:${config.TOLLGATE_CLICKHOUSE_HTTP_PORT}`
+        : config.CLICKHOUSE_URL,
+    home: resolve(config.TOLLGATE_HOME ?? `${root}/.tollgate`),
+  };
 }

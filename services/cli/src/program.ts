@@ -1,13 +1,6 @@
 import { spawn } from 'node:child_process';
 import { createKafka, silentLogger, TOPIC_NAMES, TollgateError } from '@tollgate/core';
-import {
-  clickhouseUrl,
-  type InfraSettings,
-  infraDown,
-  infraStatus,
-  infraUp,
-  kafkaBrokers,
-} from '@tollgate/infra';
+import { clickhouseUrl, infraDown, infraStatus, infraUp, kafkaBrokers } from '@tollgate/infra';
 import { Command } from 'commander';
 import { deletePolicies, publishRateCardFile, setPolicies } from './commands/admin.ts';
 import { followAlerts, formatAlert } from './commands/alerts.ts';
@@ -19,7 +12,7 @@ import type { readCliConfig } from './config.ts';
 import { printTable } from './output.ts';
 import { PRESETS } from './simulate/index.ts';
 import { ensureLocalKeys } from './stack/keys.ts';
-import { servicesStatus, startServices, stopServices } from './stack/services.ts';
+import { type StackSettings, servicesStatus, startServices, stopServices } from './stack/services.ts';
 
 export interface ProgramDeps {
   root: string;
@@ -28,7 +21,7 @@ export interface ProgramDeps {
 
 const progress = (line: string) => process.stdout.write(`  ${line}\n`);
 
-export function infraSettings({ root, config }: ProgramDeps, quiet = false): InfraSettings {
+export function infraSettings({ root, config }: ProgramDeps, quiet = false): StackSettings {
   return {
     root,
     home: config.home,
@@ -39,6 +32,13 @@ export function infraSettings({ root, config }: ProgramDeps, quiet = false): Inf
     clickhouseDatabase: config.CLICKHOUSE_DATABASE,
     allowApt: config.TOLLGATE_ALLOW_APT === '1',
     progress: quiet ? () => {} : progress,
+    servicePorts: {
+      pricer: config.TOLLGATE_PRICER_PORT,
+      sink: config.TOLLGATE_SINK_PORT,
+      detector: config.TOLLGATE_DETECTOR_PORT,
+      ingest: config.TOLLGATE_INGEST_PORT,
+      api: config.TOLLGATE_API_PORT,
+    },
   };
 }
 
@@ -71,14 +71,16 @@ async function upPipeline(deps: ProgramDeps, { demo }: { demo: boolean }): Promi
   }
   if (demo) await runDemo(deps);
   const acmeKey = keys.keys.get('acme') ?? '<key>';
+  const api = `http://127.0.0.1:${settings.servicePorts.api}`;
+  const day = (offsetMs: number) => new Date(Date.now() + offsetMs).toISOString().slice(0, 10);
   process.stdout.write(
     [
       '',
       'Tollgate is running.',
-      `  API        http://127.0.0.1:8080 (OpenAPI at /openapi.json); keys per org in ${settings.home}/api-keys.txt`,
-      `             curl -H 'authorization: Bearer ${acmeKey}' 'http://127.0.0.1:8080/v1/allocation?from=${new Date(Date.now() - 86_400_000).toISOString().slice(0, 10)}&to=${new Date(Date.now() + 86_400_000).toISOString().slice(0, 10)}&group_by=feature'`,
-      '  ingest     http://127.0.0.1:9104/v1/events (JSON) and /v1/traces (OTLP/HTTP JSON)',
-      '  Kafka      127.0.0.1:9092   ClickHouse http://127.0.0.1:8123 (database tollgate)',
+      `  API        ${api} (OpenAPI at /openapi.json); keys per org in ${settings.home}/api-keys.txt`,
+      `             curl -H 'authorization: Bearer ${acmeKey}' '${api}/v1/allocation?from=${day(-86_400_000)}&to=${day(86_400_000)}&group_by=feature'`,
+      `  ingest     http://127.0.0.1:${settings.servicePorts.ingest}/v1/events (JSON) and /v1/traces (OTLP/HTTP JSON)`,
+      `  Kafka      ${kafkaBrokers(settings).join(',')}   ClickHouse ${clickhouseUrl(settings)} (database ${settings.clickhouseDatabase})`,
       '  next       ./tollgate report | ./tollgate alerts | ./tollgate simulate --preset normal --duration 60 --rate 200 | ./tollgate status | ./tollgate down',
       '',
     ].join('\n'),

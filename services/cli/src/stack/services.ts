@@ -9,22 +9,24 @@ import { SERVICE_NODE_FLAGS, TollgateError } from '@tollgate/core';
 import { requirePortFree, runningPid, spawnDetached, stopProcess, waitFor } from '@tollgate/infra/processes';
 import { clickhouseUrl, type InfraSettings, kafkaBrokers } from '@tollgate/infra/settings';
 
-export interface ServiceSpec {
-  name: string;
-  /** Port of /healthz, /readyz and /metrics (the API serves its routes on it too). */
-  port: number;
-  /** Extra environment for this service. */
-  env?: Record<string, string>;
+/** Start order: consumers of a topic after its producers' dependencies; the API last. */
+export const SERVICE_NAMES = ['pricer', 'sink', 'detector', 'ingest', 'api'] as const;
+export type ServiceName = (typeof SERVICE_NAMES)[number];
+
+/** The infrastructure's settings plus the port of each service (its /healthz, /readyz and /metrics). */
+export interface StackSettings extends InfraSettings {
+  servicePorts: Record<ServiceName, number>;
 }
 
-/** Start order: consumers of a topic after its producers' dependencies; the API last. */
-export const SERVICES: ServiceSpec[] = [
-  { name: 'pricer', port: 9101 },
-  { name: 'sink', port: 9102 },
-  { name: 'detector', port: 9103 },
-  { name: 'ingest', port: 9104 },
-  { name: 'api', port: 8080 },
-];
+/** The variable that sets a service's port (cli/src/config.ts). */
+export function portVariable(name: ServiceName): string {
+  return `TOLLGATE_${name.toUpperCase()}_PORT`;
+}
+
+interface ServiceSpec {
+  name: ServiceName;
+  port: number;
+}
 
 export interface ServiceStatus {
   name: string;
@@ -57,24 +59,33 @@ export async function serviceReady(port: number): Promise<boolean> {
 }
 
 /** The services whose entry point exists in this checkout (the pipeline grows stage by stage). */
-export function availableServices(settings: InfraSettings): ServiceSpec[] {
-  return SERVICES.filter((spec) => existsSync(entryOf(settings, spec.name)));
+export function availableServices(settings: StackSettings): ServiceSpec[] {
+  return SERVICE_NAMES.filter((name) => existsSync(entryOf(settings, name))).map((name) => ({
+    name,
+    port: settings.servicePorts[name],
+  }));
 }
 
+/**
+ * Starts the services that are not running. Every port is checked before the first is spawned, so a
+ * taken port starts none of them.
+ */
 export async function startServices(
-  settings: InfraSettings,
+  settings: StackSettings,
   env: Record<string, string>,
 ): Promise<{ name: string; pid: number; started: boolean; port: number }[]> {
   const results: { name: string; pid: number; started: boolean; port: number }[] = [];
+  const toStart: ServiceSpec[] = [];
   for (const spec of availableServices(settings)) {
+    const running = runningPid(pidOf(settings, spec.name), entryOf(settings, spec.name));
+    if (running === undefined) toStart.push(spec);
+    else results.push({ name: spec.name, pid: running, started: false, port: spec.port });
+  }
+  for (const spec of toStart)
+    await requirePortFree(spec.port, `tollgate ${spec.name}`, portVariable(spec.name));
+  for (const spec of toStart) {
     const entry = entryOf(settings, spec.name);
     const pidFile = pidOf(settings, spec.name);
-    const running = runningPid(pidFile, entry);
-    if (running !== undefined) {
-      results.push({ name: spec.name, pid: running, started: false, port: spec.port });
-      continue;
-    }
-    await requirePortFree(spec.port, `tollgate ${spec.name}`, `stop what listens there`);
     const log = logOf(settings, spec.name);
     settings.progress(`${spec.name}: starting (logs: ${log})`);
     const pid = spawnDetached({
@@ -90,7 +101,6 @@ export async function startServices(
         CLICKHOUSE_DATABASE: settings.clickhouseDatabase,
         HTTP_PORT: String(spec.port),
         ...env,
-        ...spec.env,
       },
     });
     results.push({ name: spec.name, pid, started: true, port: spec.port });
@@ -112,17 +122,17 @@ export async function startServices(
 export async function stopServices(settings: InfraSettings): Promise<{ name: string; pid: number }[]> {
   const stopped: { name: string; pid: number }[] = [];
   // Reverse start order: the API first, producers of work last.
-  for (const spec of [...SERVICES].reverse()) {
-    const pid = runningPid(pidOf(settings, spec.name), entryOf(settings, spec.name));
+  for (const name of [...SERVICE_NAMES].reverse()) {
+    const pid = runningPid(pidOf(settings, name), entryOf(settings, name));
     if (pid === undefined) continue;
-    settings.progress(`${spec.name}: stopping pid ${pid}`);
+    settings.progress(`${name}: stopping pid ${pid}`);
     await stopProcess(pid, 15_000);
-    stopped.push({ name: spec.name, pid });
+    stopped.push({ name, pid });
   }
   return stopped;
 }
 
-export async function servicesStatus(settings: InfraSettings): Promise<ServiceStatus[]> {
+export async function servicesStatus(settings: StackSettings): Promise<ServiceStatus[]> {
   return Promise.all(
     availableServices(settings).map(async (spec) => ({
       name: spec.name,

@@ -1,0 +1,66 @@
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { createServer, type Server } from 'node:net';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { portFree } from '@tollgate/infra/processes';
+import { type StackSettings, startServices } from './services.ts';
+
+const root = resolve(dirname(new URL(import.meta.url).pathname), '..', '..', '..', '..');
+
+/** A free port the kernel picked, released again. */
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
+  const { port } = server.address() as { port: number };
+  await new Promise((done) => server.close(done));
+  return port;
+}
+
+describe('starting the services', () => {
+  let home: string;
+  let taken: Server;
+  let settings: StackSettings;
+
+  before(async () => {
+    home = mkdtempSync(join(tmpdir(), 'tollgate-stack-'));
+    const ports = { pricer: 0, sink: 0, detector: 0, ingest: 0, api: 0 };
+    for (const name of Object.keys(ports) as (keyof typeof ports)[]) ports[name] = await freePort();
+    taken = createServer();
+    await new Promise<void>((done) => taken.listen(ports.api, '127.0.0.1', done));
+    settings = {
+      root,
+      home,
+      kafkaPort: 1,
+      kafkaControllerPort: 2,
+      clickhouseHttpPort: 3,
+      clickhouseTcpPort: 4,
+      clickhouseDatabase: 'tollgate',
+      allowApt: false,
+      progress: () => {},
+      servicePorts: ports,
+    };
+  });
+
+  after(async () => {
+    await new Promise((done) => taken.close(done));
+    rmSync(home, { recursive: true, force: true });
+  });
+
+  it('a taken port starts none of them and names the variable that moves it', async () => {
+    await assert.rejects(startServices(settings, {}), (err: Error) => {
+      assert.match(
+        err.message,
+        new RegExp(
+          `^port ${settings.servicePorts.api} \\(tollgate api\\) is taken by another process: free it, or set TOLLGATE_API_PORT to another port$`,
+        ),
+      );
+      return true;
+    });
+    for (const name of ['pricer', 'sink', 'detector', 'ingest'] as const) {
+      assert.equal(existsSync(join(home, 'run', `${name}.pid`)), false, `${name} was spawned`);
+      assert.equal(await portFree(settings.servicePorts[name]), true, `${name} listens`);
+    }
+  });
+});
