@@ -1,7 +1,13 @@
 import { join } from 'node:path';
 import { loadRateCardFile, TollgateError } from '@tollgate/core';
 import type { ProgramDeps } from '../program.ts';
-import { PRESETS, type PresetName, type SimulationResult, simulate } from '../simulate/index.ts';
+import {
+  PRESETS,
+  type PresetName,
+  type SimulationProgress,
+  type SimulationResult,
+  simulate,
+} from '../simulate/index.ts';
 
 export interface SimulateFlags {
   preset: string;
@@ -33,7 +39,21 @@ function list(option: string, text: string): string[] {
   return items;
 }
 
-/** Parses the flags, runs the simulation with a progress line, prints a summary. */
+const BAR_WIDTH = 24;
+
+const plural = (n: number, noun: string) => `${n.toLocaleString('en-US')} ${noun}${n === 1 ? '' : 's'}`;
+
+/** "[██████░░░░…]  25 %  1,234 events/s  12,345 events  40/150 runs" */
+export function progressLine({ events, runs, planned, elapsedMs, fraction }: SimulationProgress): string {
+  const filled = Math.floor(fraction * BAR_WIDTH);
+  const bar = `[${'█'.repeat(filled)}${'░'.repeat(BAR_WIDTH - filled)}]`;
+  const rate = elapsedMs > 0 ? Math.round((events * 1000) / elapsedMs) : 0;
+  const percent = `${Math.floor(fraction * 100)} %`.padStart(5);
+  const count = (n: number) => n.toLocaleString('en-US');
+  return `${bar} ${percent}  ${count(rate)} events/s  ${count(events)} events  ${count(runs)}/${count(planned)} runs`;
+}
+
+/** Parses the flags, runs the simulation with a progress bar, prints a summary. */
 export async function runSimulation(
   deps: ProgramDeps,
   flags: SimulateFlags,
@@ -50,6 +70,13 @@ export async function runSimulation(
   }
   const seed =
     flags.seed === undefined ? Math.floor(Math.random() * 2 ** 31) : wholeNumber('--seed', flags.seed, 0);
+  const shape = {
+    runs: wholeNumber('--runs', flags.runs, 1),
+    ratePerSecond: wholeNumber('--rate', flags.rate, 0),
+    durationSeconds: wholeNumber('--duration', flags.duration, 0),
+    orgs: list('--orgs', flags.orgs),
+    features: list('--features', flags.features),
+  };
   const card = await loadRateCardFile(join(deps.root, 'ratecards', 'default.yaml'));
   const interactive = out.isTTY === true;
   let lastLine = 0;
@@ -57,17 +84,12 @@ export async function runSimulation(
   const result = await simulate({
     brokers: deps.config.KAFKA_BROKERS,
     preset: flags.preset as PresetName | 'scenarios',
-    runs: wholeNumber('--runs', flags.runs, 1),
-    ratePerSecond: wholeNumber('--rate', flags.rate, 0),
-    durationSeconds: wholeNumber('--duration', flags.duration, 0),
-    orgs: list('--orgs', flags.orgs),
-    features: list('--features', flags.features),
+    ...shape,
     seed,
     card,
-    progress: ({ events, runs, elapsedMs }) => {
-      const rate = elapsedMs > 0 ? Math.round((events * 1000) / elapsedMs) : 0;
-      const line = `  ${events.toLocaleString('en-US')} events, ${runs} runs done, ${rate.toLocaleString('en-US')} events/s`;
-      if (interactive) out.write(`\r${line.padEnd(70)}`);
+    progress: (status) => {
+      const line = `  ${progressLine(status)}`;
+      if (interactive) out.write(`\r${line.padEnd(90)}`);
       else if (Date.now() - lastLine >= 2_000) {
         out.write(`${line}\n`);
         lastLine = Date.now();
@@ -87,7 +109,7 @@ export async function runSimulation(
   const rate = Math.round((result.events * 1000) / Math.max(1, result.elapsedMs));
   out.write(
     `  sent ${result.events.toLocaleString('en-US')} events in ${result.ledgers.length} runs (${(result.elapsedMs / 1000).toFixed(1)} s, ${rate.toLocaleString('en-US')} events/s); ` +
-      `${refused} runs stopped by a ceiling, ${degraded} spawns degraded\n`,
+      `${plural(refused, 'run')} stopped by a ceiling, ${plural(degraded, 'spawn')} degraded\n`,
   );
   return result;
 }

@@ -13,6 +13,8 @@ export interface ExecuteOptions {
   concurrency?: number;
   /** Called after each action with the number of events recorded so far (for pacing and progress). */
   onEvents?: (events: number) => Promise<void> | void;
+  /** Called as each run has ended. */
+  onRunDone?: () => void;
 }
 
 async function recorded(result: Promise<void> | undefined): Promise<void> {
@@ -168,6 +170,7 @@ export async function executePlans({
   plans,
   concurrency = 8,
   onEvents = () => {},
+  onRunDone = () => {},
 }: ExecuteOptions): Promise<RunLedger[]> {
   const ledgers: RunLedger[] = new Array(plans.length);
   let next = 0;
@@ -175,6 +178,7 @@ export async function executePlans({
     while (next < plans.length) {
       const index = next++;
       ledgers[index] = await executeRun(meter, plans[index]!, onEvents);
+      onRunDone();
     }
   };
   await Promise.all(Array.from({ length: Math.min(concurrency, plans.length) }, worker));

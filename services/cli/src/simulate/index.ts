@@ -27,7 +27,18 @@ export interface SimulateOptions {
   /** The default rate card, for the SDK's cost ceilings. */
   card: CompiledRateCard;
   concurrency?: number;
-  progress?: (status: { events: number; runs: number; elapsedMs: number }) => void;
+  progress?: (status: SimulationProgress) => void;
+}
+
+export interface SimulationProgress {
+  events: number;
+  /** Runs ended so far. */
+  runs: number;
+  /** Runs planned so far (a `--duration` fleet plans a round at a time). */
+  planned: number;
+  elapsedMs: number;
+  /** How much of the simulation is done, 0 to 1: of the duration when there is one, else of the runs. */
+  fraction: number;
 }
 
 export interface SimulationResult {
@@ -83,7 +94,16 @@ export async function simulate(options: SimulateOptions): Promise<SimulationResu
   const started = Date.now();
   let events = 0;
   let runs = 0;
-  const report = () => options.progress?.({ events, runs, elapsedMs: Date.now() - started });
+  let planned = 0;
+  let finished = false;
+  const report = () => {
+    const elapsedMs = Date.now() - started;
+    const timed = options.preset === 'normal' && options.durationSeconds > 0;
+    const fraction = finished
+      ? 1
+      : Math.min(0.99, timed ? elapsedMs / (options.durationSeconds * 1000) : runs / Math.max(1, planned));
+    options.progress?.({ events, runs, planned, elapsedMs, fraction });
+  };
   const timer = setInterval(report, 500);
   const onEvents = async (count: number) => {
     events += count;
@@ -98,13 +118,23 @@ export async function simulate(options: SimulateOptions): Promise<SimulationResu
     let round = 0;
     do {
       const plans = planFleet({ ...options, seed: options.seed + round }, `${nonce}-${round}`);
+      planned += plans.length;
+      const onRunDone = () => {
+        runs += 1;
+      };
       ledgers.push(
-        ...(await executePlans({ meter, plans, concurrency: options.concurrency ?? 16, onEvents })),
+        ...(await executePlans({
+          meter,
+          plans,
+          concurrency: options.concurrency ?? 16,
+          onEvents,
+          onRunDone,
+        })),
       );
-      runs = ledgers.length;
       round += 1;
     } while (options.preset === 'normal' && Date.now() - started < options.durationSeconds * 1000);
     await meter.flush();
+    finished = true;
     report();
     return { ledgers, events, elapsedMs: Date.now() - started };
   } finally {
