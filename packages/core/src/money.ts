@@ -133,3 +133,28 @@ export function nanosToNumber(nanos: bigint): number | undefined {
     ? Number(nanos)
     : undefined;
 }
+
+/**
+ * Money for people where small amounts matter (alert explanations and lines): rounded half-up to four significant digits but never
+ * fewer than two decimals, with thousands separators: "$1.019", "$0.3097", "$36.74", "$1,234.57",
+ * "$0.000042"; "12.50 EUR" for other currencies. Display only: keep the nano-units for anything computed.
+ */
+export function readableMoney(nanos: number | bigint, currency: string): string {
+  const value = typeof nanos === 'number' ? BigInt(Math.round(nanos)) : nanos;
+  const negative = value < 0n;
+  const magnitude = negative ? -value : value;
+  const wholeDigits = magnitude >= NANOS_PER_UNIT ? (magnitude / NANOS_PER_UNIT).toString().length : 0;
+  // Digits after the point up to the fourth significant one (below one unit: after the leading zeros).
+  const significant = wholeDigits > 0 ? 4 - wholeDigits : 13 - magnitude.toString().length;
+  const decimals = Math.min(9, Math.max(2, significant));
+  const step = 10n ** BigInt(9 - decimals);
+  const rounded = (magnitude + step / 2n) / step;
+  const scale = 10n ** BigInt(decimals);
+  const whole = (rounded / scale).toString().replace(/\B(?=(\d{3})+(?!\d))/g, ',');
+  const fraction = (rounded % scale)
+    .toString()
+    .padStart(decimals, '0')
+    .replace(/(?<=\d{2})0+$/, '');
+  const text = `${negative ? '-' : ''}${currency === 'USD' ? '$' : ''}${whole}.${fraction}`;
+  return currency === 'USD' ? text : `${text} ${currency}`;
+}

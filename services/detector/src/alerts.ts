@@ -5,7 +5,7 @@
  * it, and subscribers deduplicate on `alert_id` alone.
  */
 import { createHash } from 'node:crypto';
-import type { AlertContributor, AlertSeverity, CostAlert } from '@tollgate/core';
+import { type AlertContributor, type AlertSeverity, type CostAlert, readableMoney } from '@tollgate/core';
 
 export function alertId(scopeKey: string, rule: string, discriminator: string | number): string {
   return createHash('sha256')
@@ -19,32 +19,8 @@ export function severityForRatio(observed: number, threshold: number): AlertSeve
   return threshold > 0 && observed >= 2 * threshold ? 'critical' : 'warning';
 }
 
-/**
- * Money for an alert's explanation, read by people: rounded half-up to four significant digits but never
- * fewer than two decimals, with thousands separators: "$1.019", "$0.3097", "$36.74", "$1,234.57",
- * "$0.000042"; "12.50 EUR" for other currencies. The exact amounts are in the alert's fields.
- */
-export function money(nanos: number | bigint, currency: string): string {
-  const value = typeof nanos === 'number' ? BigInt(Math.round(nanos)) : nanos;
-  const negative = value < 0n;
-  const magnitude = negative ? -value : value;
-  const wholeDigits = magnitude >= NANOS_PER_UNIT ? (magnitude / NANOS_PER_UNIT).toString().length : 0;
-  // Digits after the point up to the fourth significant one (below one unit: after the leading zeros).
-  const significant = wholeDigits > 0 ? 4 - wholeDigits : 13 - magnitude.toString().length;
-  const decimals = Math.min(9, Math.max(2, significant));
-  const step = 10n ** BigInt(9 - decimals);
-  const rounded = (magnitude + step / 2n) / step;
-  const scale = 10n ** BigInt(decimals);
-  const whole = (rounded / scale).toString().replace(/\B(?=(\d{3})+(?!\d))/g, ',');
-  const fraction = (rounded % scale)
-    .toString()
-    .padStart(decimals, '0')
-    .replace(/(?<=\d{2})0+$/, '');
-  const text = `${negative ? '-' : ''}${currency === 'USD' ? '$' : ''}${whole}.${fraction}`;
-  return currency === 'USD' ? text : `${text} ${currency}`;
-}
-
-const NANOS_PER_UNIT = 1_000_000_000n;
+/** Money in an explanation, for people: `readableMoney` (four significant digits, at least two decimals). */
+export const money = readableMoney;
 
 /** 252_000 → "4m12s". */
 export function duration(ms: number): string {

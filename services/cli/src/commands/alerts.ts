@@ -3,8 +3,8 @@
  * example as much as a tool: a consumer group of its own, Avro single-object decoding, nothing else.
  */
 import { randomUUID } from 'node:crypto';
-import { type CostAlert, createAlertCodec, type Kafka } from '@tollgate/core';
-import { formatMoney, formatTime } from '../output.ts';
+import { type CostAlert, createAlertCodec, type Kafka, readableMoney } from '@tollgate/core';
+import { formatTime } from '../output.ts';
 
 export interface FollowAlertsOptions {
   kafka: Kafka;
@@ -48,8 +48,10 @@ export async function followAlerts({
   }
 }
 
+/** An alert's observed or expected value in its unit: money to four significant digits, a count bare. */
 function value(alert: CostAlert, amount: number): string {
-  return alert.unit === 'usd_nanos' ? formatMoney(amount) : `${amount} ${alert.unit}`;
+  if (alert.unit === 'usd_nanos') return readableMoney(amount, 'USD');
+  return alert.unit === 'count' ? String(amount) : `${amount} ${alert.unit}`;
 }
 
 /** One line a person on call can act on. */

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { money } from './alerts.ts';
+import { readableMoney as money } from './money.ts';
 
-describe('money in alert explanations', () => {
+describe('readableMoney', () => {
   it('rounds to four significant digits, never fewer than two decimals', () => {
     assert.equal(money(1_019_425_950n, 'USD'), '$1.019');
     assert.equal(money(516_436_800n, 'USD'), '$0.5164');
