@@ -344,6 +344,11 @@ describe('api (real ClickHouse)', { skip: skipIntegration }, () => {
       });
     }
 
+    it('says a missing parameter is required, in words', async () => {
+      const response = await get('/v1/allocation?from=2026-01-01T00:00:00Z');
+      assert.equal(response.json().error.message, 'to: is required');
+    });
+
     it('answers unknown routes with a stable code', async () => {
       const response = await get('/v1/nothing-here');
       assert.equal(response.status, 404);

@@ -58,7 +58,11 @@ function fromValidation(err: FastifyError): ApiError {
   const params = (first?.params ?? {}) as { missingProperty?: string; additionalProperty?: string };
   const path = (first?.instancePath ?? '').replace(/^\//, '').split('/')[0];
   const parameter = params.missingProperty ?? params.additionalProperty ?? (path || 'request');
-  const reason = params.additionalProperty ? 'is not a known parameter' : (first?.message ?? 'is invalid');
+  const reason = params.additionalProperty
+    ? 'is not a known parameter'
+    : params.missingProperty
+      ? 'is required'
+      : (first?.message ?? 'is invalid');
   return badParameter(parameter, reason);
 }
 
