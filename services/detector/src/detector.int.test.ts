@@ -129,6 +129,7 @@ describe('detector rules against Kafka', { skip: skipIntegration }, () => {
   let running: RunningDetector;
   let collector: AlertCollector;
   const injected = anomalies();
+  const settings = testSettings(uniqueId('det'));
 
   before(async () => {
     ctx = await createTestContext({ partitions: PARTITIONS });
@@ -146,7 +147,7 @@ describe('detector rules against Kafka', { skip: skipIntegration }, () => {
       kafka: ctx.kafka,
       logger: ctx.logger,
       topics: ctx.topics,
-      settings: testSettings(uniqueId('det')),
+      settings,
     });
     collector = await collectAlerts(ctx.kafka, ctx.topics.alerts, ctx.logger);
 
@@ -255,6 +256,37 @@ describe('detector rules against Kafka', { skip: skipIntegration }, () => {
     );
     assert.deepEqual(unexpected, []);
     assert.equal(new Set(collector.alerts.map((a) => a.alert_id)).size, collector.alerts.length);
+  });
+
+  it('commits past the markers of its transactional input: a caught-up stage lags by nothing', async () => {
+    // The feature repartition topic is written in the runs stage's transactions, so each of its
+    // partitions ends in a commit marker that no consumer ever sees as a message.
+    const admin = ctx.kafka.admin();
+    await admin.connect();
+    try {
+      const lag = async () => {
+        const ends = await admin.fetchTopicOffsets(ctx.topics.featureRepartition);
+        const [committed] = await admin.fetchOffsets({
+          groupId: `${settings.groupId}.features`,
+          topics: [ctx.topics.featureRepartition],
+        });
+        return ends.map(({ partition, high }) => {
+          const at = committed?.partitions.find((p) => p.partition === partition)?.offset ?? '-1';
+          return Number(high) - Math.max(0, Number(at));
+        });
+      };
+      assert.ok(
+        (await lag()).some((behind) => behind >= 0),
+        'the repartition topic has partitions',
+      );
+      await waitFor(
+        async () => (await lag()).every((behind) => behind === 0),
+        30_000,
+        'features stage at the end',
+      );
+    } finally {
+      await admin.disconnect();
+    }
   });
 
   it('dead-letters an undecodable priced event with its reason and offset', async () => {

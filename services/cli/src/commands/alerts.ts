@@ -26,12 +26,15 @@ export async function followAlerts({
   signal,
 }: FollowAlertsOptions): Promise<void> {
   const codec = createAlertCodec();
-  // A group of its own: each `tollgate alerts` sees every alert, and leaves no offsets others depend on.
+  // A group of its own: each `tollgate alerts` sees every alert. It commits nothing, so the broker
+  // drops the empty group at its next offsets cleanup (every 10 minutes by default) instead of keeping
+  // one group per run for the week that committed offsets are retained.
   const consumer = kafka.consumer({ groupId: `tollgate-cli-alerts-${randomUUID()}` });
   await consumer.connect();
   try {
     await consumer.subscribe({ topic, fromBeginning });
     await consumer.run({
+      autoCommit: false,
       eachMessage: async ({ message }) => {
         if (!message.value) return;
         const decoded = codec.decode(message.value);

@@ -212,7 +212,10 @@ export function createStage(options: StageOptions): Stage {
         messages.push({ key: m.key, value: m.value, offset: m.offset, partition, topic: batch.topic });
     if (messages.length > 0) {
       const started = performance.now();
-      const next = BigInt(messages[messages.length - 1]!.offset) + 1n;
+      // Past the last record fetched, a transaction's commit marker included (a read-committed fetch
+      // returns only decided records): stopping at the last message would leave every partition of a
+      // transactional input one marker behind its end, and its consumer lag never 0.
+      const next = BigInt(batch.lastOffset()) + 1n;
       const output = task.processor.process(messages, Date.now());
       const changelog: Message[] = output.changelog.map(({ key, value }) => ({ key, value, partition }));
       changelog.push({ key: OFFSET_KEY, value: String(next), partition });
