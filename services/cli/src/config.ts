@@ -17,6 +17,10 @@ export const cliConfigSchema = z.object({
   TOLLGATE_DETECTOR_PORT: port(9103),
   TOLLGATE_INGEST_PORT: port(9104),
   TOLLGATE_API_PORT: port(8080),
+  /** The services' consumer groups (their own variables, passed on to them): `status` shows their lag. */
+  PRICER_GROUP_ID: z.string().min(1).default('tollgate-pricer'),
+  SINK_GROUP_ID: z.string().min(1).default('tollgate-sink'),
+  DETECTOR_GROUP_ID: z.string().min(1).default('tollgate-detector'),
   /** `0` forbids `infra up` from installing ClickHouse with apt-get. */
   TOLLGATE_ALLOW_APT: z.enum(['0', '1']).default('1'),
 });

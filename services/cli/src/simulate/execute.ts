@@ -132,6 +132,7 @@ async function executeRun(
     outcome: plan.outcome,
     events: 1,
   };
+  await onEvents(1); // run_start
   const agents: Agent[] = [run];
   let stopped: string | undefined;
   for (const [index, action] of plan.actions.entries()) {
@@ -153,6 +154,7 @@ async function executeRun(
       if (!(err instanceof CeilingExceededError)) throw err;
       // The orchestrator stops the run when a hard ceiling refuses its next call: that is the point.
       ledger.events += 1; // the SDK emitted the refusal as a ceiling_decision event
+      await onEvents(1);
       stopped = `refused by ceiling ${err.ceiling}`;
       ledger.skipped.push({ action, reason: stopped });
       ledger.outcome = 'failure';

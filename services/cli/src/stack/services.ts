@@ -29,7 +29,7 @@ interface ServiceSpec {
 }
 
 export interface ServiceStatus {
-  name: string;
+  name: ServiceName;
   pid: number | undefined;
   port: number;
   ready: boolean;

@@ -1,0 +1,44 @@
+/**
+ * Consumer lag of the local stack's services, from the broker's point of view: per consumer group,
+ * the end of each input partition minus the group's committed offset (from the start of the partition
+ * where it has committed nothing). It keeps growing while a service is down, which is when it matters.
+ */
+import { type Admin, TOPIC_NAMES } from '@tollgate/core';
+import type { ServiceName } from './services.ts';
+
+/** The consumer groups of each service and the topics they read, given the services' group ids. */
+export function serviceGroups(groupIds: {
+  pricer: string;
+  sink: string;
+  detector: string;
+}): Partial<Record<ServiceName, { groupId: string; topics: string[] }[]>> {
+  return {
+    pricer: [{ groupId: groupIds.pricer, topics: [TOPIC_NAMES.usage] }],
+    sink: [
+      { groupId: groupIds.sink, topics: [TOPIC_NAMES.priced, TOPIC_NAMES.alerts, TOPIC_NAMES.deadLetters] },
+    ],
+    detector: [
+      { groupId: `${groupIds.detector}.runs`, topics: [TOPIC_NAMES.priced] },
+      { groupId: `${groupIds.detector}.features`, topics: [TOPIC_NAMES.featureRepartition] },
+      { groupId: `${groupIds.detector}.budgets`, topics: [TOPIC_NAMES.budgetRepartition] },
+    ],
+  };
+}
+
+/** Messages the groups have yet to commit, summed over their topics' partitions. */
+export async function groupLag(
+  admin: Admin,
+  groups: { groupId: string; topics: string[] }[],
+): Promise<number> {
+  let lag = 0;
+  for (const { groupId, topics } of groups) {
+    for (const { topic, partitions } of await admin.fetchOffsets({ groupId, topics })) {
+      const ends = await admin.fetchTopicOffsets(topic);
+      for (const end of ends) {
+        const committed = Number(partitions.find((p) => p.partition === end.partition)?.offset ?? -1);
+        lag += Math.max(0, Number(end.high) - (committed >= 0 ? committed : Number(end.low)));
+      }
+    }
+  }
+  return lag;
+}
