@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { ConfigError } from './errors.ts';
+import { fieldName, fieldProblems } from './zod-issues.ts';
 
 export { z } from 'zod';
 
@@ -13,8 +14,8 @@ export function loadConfig<S extends z.ZodObject>(
 ): z.infer<S> {
   const result = schema.safeParse(env);
   if (result.success) return result.data;
-  const problems = result.error.issues.map(
-    (issue) => `${issue.path.join('.') || '(root)'}: ${issue.message}`,
+  const problems = fieldProblems(result.error, env).map(
+    (problem) => `${fieldName(problem)}: ${problem.reason}`,
   );
   throw new ConfigError(`invalid configuration: ${problems.join('; ')}`, { problems });
 }

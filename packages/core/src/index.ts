@@ -18,3 +18,4 @@ export * from './ratecard/index.ts';
 export * from './slabs.ts';
 export * from './sql.ts';
 export * from './topics.ts';
+export * from './zod-issues.ts';

@@ -5,7 +5,7 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { ConfigError, z } from '@tollgate/core';
+import { ConfigError, fieldName, fieldProblems, z } from '@tollgate/core';
 import { ApiError } from './errors.ts';
 
 export const ROLES = ['reader', 'admin'] as const;
@@ -81,7 +81,9 @@ export function parseKeyFile(text: string, source: string): KeyRecord[] {
   }
   const parsed = keyFile.safeParse(json);
   if (!parsed.success) {
-    const problems = parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`);
+    const problems = fieldProblems(parsed.error, json).map(
+      (problem) => `${fieldName(problem)}: ${problem.reason}`,
+    );
     throw new ConfigError(`${source}: ${problems.join('; ')}`);
   }
   return parsed.data.keys;

@@ -13,6 +13,7 @@
  * field set to null switches that rule or ceiling off.
  */
 import { z } from 'zod';
+import { fieldName, fieldProblems } from '../zod-issues.ts';
 
 export const POLICY_KINDS = ['thresholds', 'budget', 'ceilings'] as const;
 export type PolicyKind = (typeof POLICY_KINDS)[number];
@@ -147,12 +148,11 @@ export type PolicyParseResult = { ok: true; policy: Policy } | { ok: false; fiel
 export function parsePolicy(input: unknown): PolicyParseResult {
   const result = policySchema.safeParse(input);
   if (result.success) return { ok: true, policy: result.data };
-  const issues = result.error.issues;
-  const path = (issue: (typeof issues)[number]) => issue.path.map(String).join('.') || '(root)';
+  const problems = fieldProblems(result.error, input, 'is not a policy field');
   return {
     ok: false,
-    field: issues[0] ? path(issues[0]) : '(root)',
-    reason: issues.map((issue) => `${path(issue)}: ${issue.message}`).join('; '),
+    field: problems[0] ? fieldName(problems[0]) : '(root)',
+    reason: problems.map((problem) => `${fieldName(problem)}: ${problem.reason}`).join('; '),
   };
 }
 

@@ -4,8 +4,8 @@
  */
 import { createHash } from 'node:crypto';
 import { LineCounter, parseDocument } from 'yaml';
-import type { z } from 'zod';
 import { TollgateError } from '../errors.ts';
+import { fieldProblems } from '../zod-issues.ts';
 import { type CompiledRateCard, compileRateCard } from './compile.ts';
 import { type RateCardSpec, rateCardSchema } from './schema.ts';
 import { checkRateCard } from './validate.ts';
@@ -73,21 +73,6 @@ export function rateCardHash(spec: RateCardSpec): string {
   return createHash('sha256').update(canonicalJson(spec)).digest('hex');
 }
 
-function zodIssues(error: z.ZodError): { path: PropertyKey[]; reason: string }[] {
-  const out: { path: PropertyKey[]; reason: string }[] = [];
-  for (const issue of error.issues) {
-    if (issue.code === 'unrecognized_keys') {
-      for (const key of issue.keys)
-        out.push({ path: [...issue.path, key], reason: 'is not a field of the rate card format' });
-    } else if (issue.code === 'invalid_type' && issue.input === undefined) {
-      out.push({ path: issue.path, reason: 'is required' });
-    } else {
-      out.push({ path: issue.path, reason: issue.message });
-    }
-  }
-  return out;
-}
-
 export function parseRateCard(text: string, file: string): ParseRateCardResult {
   const lineCounter = new LineCounter();
   // failsafe: every scalar stays a string, so no price ever becomes a float on the way in.
@@ -118,9 +103,15 @@ export function parseRateCard(text: string, file: string): ParseRateCardResult {
     line: lineOf(path),
     reason,
   });
-  const parsed = rateCardSchema.safeParse(doc.toJS());
+  const raw = doc.toJS();
+  const parsed = rateCardSchema.safeParse(raw);
   if (!parsed.success)
-    return { ok: false, issues: zodIssues(parsed.error).map((i) => issue(i.path, i.reason)) };
+    return {
+      ok: false,
+      issues: fieldProblems(parsed.error, raw, 'is not a field of the rate card format').map((i) =>
+        issue(i.path, i.reason),
+      ),
+    };
   const problems = checkRateCard(parsed.data);
   if (problems.length > 0) return { ok: false, issues: problems.map((p) => issue(p.path, p.reason)) };
   return { ok: true, card: compileRateCard(parsed.data, rateCardHash(parsed.data), file) };
