@@ -60,6 +60,11 @@ describe('rate card format errors: file, path, line and reason', () => {
     assert.equal(found['versions[0].effective_from'], 'is required');
   });
 
+  it('says what a field of the wrong shape should be, not that it is missing', () => {
+    const found = byPath(issues(`${VALID.slice(0, VALID.indexOf('versions:'))}versions: none\n`));
+    assert.equal(found.versions, 'Invalid input: expected array, received string');
+  });
+
   it('rejects dates that are not dates and versions out of order', () => {
     const text = `${VALID}  - version: v2
     effective_from: 2025-13-40
