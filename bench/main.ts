@@ -3,19 +3,9 @@
  * prints progress and, as its last line, one JSON object with its figures. Benchmarks measure; they
  * never assert.
  */
-import { readdirSync } from 'node:fs';
-import { dirname } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { availableBenchmarks } from './list.ts';
 
-const here = dirname(fileURLToPath(import.meta.url));
-const available = readdirSync(here)
-  .filter(
-    (file) =>
-      file.endsWith('.ts') && file !== 'main.ts' && !file.startsWith('_') && !file.endsWith('.test.ts'),
-  )
-  .map((file) => file.slice(0, -3))
-  .sort();
-
+const available = availableBenchmarks();
 const name = process.argv[2];
 if (!name || !available.includes(name)) {
   process.stderr.write(`usage: npm run bench -- <name>\navailable: ${available.join(', ')}\n`);

@@ -355,6 +355,19 @@ export function buildProgram(deps: ProgramDeps): Command {
     .argument('[name]', 'benchmark name; omit to list them')
     .allowExcessArguments()
     .action(async (name: string | undefined) => {
+      if (name) {
+        const { availableBenchmarks } = (await import(`${deps.root}/bench/list.ts`)) as {
+          availableBenchmarks: () => string[];
+        };
+        const available = availableBenchmarks();
+        if (!available.includes(name))
+          throw new TollgateError(
+            `no benchmark ${JSON.stringify(name)}; available: ${available.join(', ')}`,
+            {
+              code: 'TG_CLI_USAGE',
+            },
+          );
+      }
       const settings = infraSettings(deps, true);
       if (name) await infraUp(settings);
       const env = {
