@@ -15,7 +15,7 @@ import {
 import { publishPolicyChanges } from '@tollgate/detector/set-policy';
 import type { ProgramDeps } from '../program.ts';
 import type { RunLedger } from '../simulate/index.ts';
-import { buildReport, printReport } from './report.ts';
+import { buildReport, type OrgReport, printReport, share, spendRows } from './report.ts';
 import { reportRange } from './report-command.ts';
 import { runSimulation } from './simulate.ts';
 
@@ -114,8 +114,8 @@ export async function runDemo(deps: ProgramDeps, out: NodeJS.WriteStream = proce
       sections: ['spend', 'categories', 'cost-per-run', 'untagged', 'unpriced'],
     });
     out.write(`\nTollgate report, last 24 hours (${from.toISOString()} → ${to.toISOString()})\n`);
-    out.write('  acme: shared key, first untagged, then tagged; a per-run ceiling stopped a looping run\n');
-    out.write('  initech: one run asked for 400 workers; the subagent ceiling granted 25\n');
+    out.write(`  ${acmeHeadline(reports.find((report) => report.org === 'acme'))}\n`);
+    out.write(`  ${initechHeadline(result.ledgers)}\n`);
     out.write('  globex: prompt caching halved tokens; idle sandboxes and per-query search now dominate\n');
     for (const report of reports) printReport(report, 'feature', out);
     out.write(`\nAlerts this demo raised (${alerts.length}):\n`);
@@ -130,4 +130,29 @@ export async function runDemo(deps: ProgramDeps, out: NodeJS.WriteStream = proce
   } finally {
     await ch.close();
   }
+}
+
+/** The shared-key scenario in the figures the report below shows: untagged share, then the top feature. */
+export function acmeHeadline(report: OrgReport | undefined): string {
+  const rows = report ? spendRows(report, 'feature') : [];
+  const total = rows.reduce((sum, row) => sum + row.nanos, 0n);
+  const untagged = rows.find((row) => row.value === '(untagged)')?.nanos ?? 0n;
+  const top = rows.find((row) => row.value !== '(untagged)');
+  const tagged = top
+    ? `, then tagged: ${top.value} drives ${share(top.nanos, total - untagged)} of tagged spend`
+    : '';
+  return `acme: one shared key, first untagged (${share(untagged, total)} of spend)${tagged}; a per-run ceiling stopped a looping run`;
+}
+
+/** The fan-out scenario as the SDK played it: how many workers were asked for and granted. */
+export function initechHeadline(ledgers: RunLedger[]): string {
+  for (const ledger of ledgers) {
+    if (ledger.plan.org !== 'initech') continue;
+    for (const [index, granted] of ledger.granted) {
+      const action = ledger.plan.actions[index];
+      if (action?.op === 'spawn' && granted < action.count)
+        return `initech: one run asked for ${action.count} workers; the subagent ceiling granted ${granted}`;
+    }
+  }
+  return 'initech: no spawn was cut down by the subagent ceiling';
 }

@@ -116,13 +116,18 @@ function collapse(
   return [...totals.values()].sort((a, b) => (b.nanos > a.nanos ? 1 : b.nanos < a.nanos ? -1 : 0));
 }
 
-function share(part: bigint, total: bigint): string {
+export function share(part: bigint, total: bigint): string {
   if (total === 0n) return '-';
   return `${(Number((part * 10_000n) / total) / 100).toFixed(1)} %`;
 }
 
 function heading(out: NodeJS.WritableStream, text: string): void {
   out.write(`\n${text}\n`);
+}
+
+/** The spend section of a report summed per value of `by` over the range, largest first. */
+export function spendRows(report: OrgReport, by: string): { value: string; nanos: bigint; lines: number }[] {
+  return report.spend ? collapse((report.spend as { rows: AllocationRow[] }).rows, by) : [];
 }
 
 /** Prints one org's report as terminal tables. */
