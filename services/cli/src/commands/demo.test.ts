@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { acmeHeadline } from './demo.ts';
+import { acmeHeadline, globexHeadline } from './demo.ts';
 import type { OrgReport } from './report.ts';
 
 const row = (feature: string, dollars: number, bucket = '2026-12-03T00:00:00Z') => ({
@@ -36,6 +36,18 @@ describe('the demo headlines', () => {
     assert.match(
       acmeHeadline(report),
       /^acme: one shared key, first untagged \(100\.0 % of spend\); a per-run/,
+    );
+  });
+
+  it('gives globex’s spend by category', () => {
+    const category = (name: string, dollars: number) => ({ ...row('', dollars), category: name });
+    const report = {
+      org: 'globex',
+      categories: { rows: [category('retrieval', 42), category('sandbox', 35), category('tokens', 23)] },
+    } as unknown as OrgReport;
+    assert.equal(
+      globexHeadline(report),
+      'globex: with prompt caching on, sandboxes left running take 35.0 % and per-query search 42.0 % of spend, tokens 23.0 %',
     );
   });
 });

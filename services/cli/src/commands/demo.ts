@@ -15,7 +15,7 @@ import {
 import { publishPolicyChanges } from '@tollgate/detector/set-policy';
 import type { ProgramDeps } from '../program.ts';
 import type { RunLedger } from '../simulate/index.ts';
-import { buildReport, type OrgReport, printReport, share, spendRows } from './report.ts';
+import { buildReport, categoryRows, type OrgReport, printReport, share, spendRows } from './report.ts';
 import { reportRange } from './report-command.ts';
 import { runSimulation } from './simulate.ts';
 
@@ -116,7 +116,7 @@ export async function runDemo(deps: ProgramDeps, out: NodeJS.WriteStream = proce
     out.write(`\nTollgate report, last 24 hours (${from.toISOString()} → ${to.toISOString()})\n`);
     out.write(`  ${acmeHeadline(reports.find((report) => report.org === 'acme'))}\n`);
     out.write(`  ${initechHeadline(result.ledgers)}\n`);
-    out.write('  globex: prompt caching halved tokens; idle sandboxes and per-query search now dominate\n');
+    out.write(`  ${globexHeadline(reports.find((report) => report.org === 'globex'))}\n`);
     for (const report of reports) printReport(report, 'feature', out);
     out.write(`\nAlerts this demo raised (${alerts.length}):\n`);
     const shown = new Map<string, number>();
@@ -155,4 +155,12 @@ export function initechHeadline(ledgers: RunLedger[]): string {
     }
   }
   return 'initech: no spawn was cut down by the subagent ceiling';
+}
+
+/** The hidden-costs scenario by cost category: what sandboxes and search cost next to tokens. */
+export function globexHeadline(report: OrgReport | undefined): string {
+  const rows = report ? categoryRows(report) : [];
+  const total = rows.reduce((sum, row) => sum + row.nanos, 0n);
+  const of = (category: string) => share(rows.find((row) => row.value === category)?.nanos ?? 0n, total);
+  return `globex: with prompt caching on, sandboxes left running take ${of('sandbox')} and per-query search ${of('retrieval')} of spend, tokens ${of('tokens')}`;
 }

@@ -130,6 +130,11 @@ export function spendRows(report: OrgReport, by: string): { value: string; nanos
   return report.spend ? collapse((report.spend as { rows: AllocationRow[] }).rows, by) : [];
 }
 
+/** The categories section summed per cost category over the range, largest first. */
+export function categoryRows(report: OrgReport): { value: string; nanos: bigint; lines: number }[] {
+  return report.categories ? collapse((report.categories as { rows: AllocationRow[] }).rows, 'category') : [];
+}
+
 /** Prints one org's report as terminal tables. */
 export function printReport(
   report: OrgReport,
