@@ -12,7 +12,7 @@ import type { readCliConfig } from './config.ts';
 import { printTable } from './output.ts';
 import { PRESETS } from './simulate/index.ts';
 import { ensureLocalKeys } from './stack/keys.ts';
-import { groupLag, serviceGroups } from './stack/lag.ts';
+import { type ConsumerService, groupLag, serviceGroups } from './stack/lag.ts';
 import {
   type ServiceName,
   type StackSettings,
@@ -126,8 +126,8 @@ async function lagByService(deps: ProgramDeps, kafkaUp: boolean): Promise<Map<Se
   const admin = kafka.admin();
   try {
     await admin.connect();
-    for (const [name, serviceGroups] of Object.entries(groups) as [ServiceName, typeof groups.pricer][])
-      if (serviceGroups) lags.set(name, await groupLag(admin, serviceGroups));
+    for (const [name, consumerGroups] of Object.entries(groups) as [ConsumerService, typeof groups.pricer][])
+      lags.set(name, await groupLag(admin, consumerGroups));
   } catch {
     lags.clear(); // a broker that answers its port but not these requests: no figures rather than wrong ones
   } finally {

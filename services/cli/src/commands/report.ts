@@ -143,7 +143,7 @@ export function printReport(
 ): void {
   out.write(`\n=== org ${report.org} ===\n`);
   if (report.spend) {
-    const rows = collapse((report.spend as { rows: AllocationRow[] }).rows, by);
+    const rows = spendRows(report, by);
     const total = rows.reduce((sum, row) => sum + row.nanos, 0n);
     heading(out, `Spend by ${by} (total ${formatMoney(total)})`);
     printTable(
@@ -153,7 +153,7 @@ export function printReport(
     );
   }
   if (report.categories) {
-    const rows = collapse((report.categories as { rows: AllocationRow[] }).rows, 'category');
+    const rows = categoryRows(report);
     const total = rows.reduce((sum, row) => sum + row.nanos, 0n);
     heading(out, 'Spend by cost category');
     printTable(

@@ -6,12 +6,15 @@
 import { type Admin, TOPIC_NAMES } from '@tollgate/core';
 import type { ServiceName } from './services.ts';
 
+/** The services that consume (ingest and the API only produce or query). */
+export type ConsumerService = Extract<ServiceName, 'pricer' | 'sink' | 'detector'>;
+
 /** The consumer groups of each service and the topics they read, given the services' group ids. */
 export function serviceGroups(groupIds: {
   pricer: string;
   sink: string;
   detector: string;
-}): Partial<Record<ServiceName, { groupId: string; topics: string[] }[]>> {
+}): Record<ConsumerService, { groupId: string; topics: string[] }[]> {
   return {
     pricer: [{ groupId: groupIds.pricer, topics: [TOPIC_NAMES.usage] }],
     sink: [
