@@ -1,3 +1,4 @@
+export * from './assets.ts';
 export * from './avro/index.ts';
 export * from './clickhouse.ts';
 export * from './config.ts';

@@ -8,8 +8,8 @@
  * that happened must be counted. Every ceiling decision, refused or degraded, is itself an event.
  */
 import { randomUUID } from 'node:crypto';
-import { type TollgateError, type UsageEvent, ValidationError } from '@tollgate/core';
-import type { CeilingDecisionKind } from '@tollgate/core/contract/types';
+import type { CeilingDecisionKind, UsageEvent } from '@tollgate/core/contract/types';
+import { type TollgateError, ValidationError } from '@tollgate/core/errors';
 import {
   allowedSpawns,
   type CeilingCheck,

@@ -7,8 +7,9 @@
  * run's tree), spawn depth (the run's root agent is depth 0; a child of depth d+1 needs d+1 ≤ limit).
  * A ceiling left out inherits the meter's default; null switches it off. None is on by default.
  */
-import { ConfigError } from '@tollgate/core';
+
 import type { Ceiling } from '@tollgate/core/contract/types';
+import { ConfigError } from '@tollgate/core/errors';
 
 export interface CeilingLimits {
   /** Input tokens plus max output tokens of one model request. */

@@ -4,13 +4,12 @@
  * prices), loaded once, when the first run with a cost ceiling starts. Estimates are what the card
  * says, not what the provider will bill (negotiated discounts live in per-org overrides downstream).
  */
-import { fileURLToPath } from 'node:url';
-import { type CompiledRateCard, loadRateCardFile, price, TollgateError } from '@tollgate/core';
+import { assetPath } from '@tollgate/core/assets';
+import { TollgateError } from '@tollgate/core/errors';
+import { type CompiledRateCard, loadRateCardFile, price } from '@tollgate/core/ratecard/index';
 import type { CostEstimator } from './run.ts';
 
-export const DEFAULT_RATE_CARD_PATH = fileURLToPath(
-  new URL('../../../ratecards/default.yaml', import.meta.url),
-);
+export const DEFAULT_RATE_CARD_PATH = assetPath('ratecards', 'default.yaml');
 
 /**
  * Prices an event with `card`. A partly priced event counts its priced lines (a lower bound); an

@@ -15,8 +15,8 @@
  * - Order: events of a run are sent in the order they were accepted (FIFO queue, FIFO waiters).
  */
 
-import type { Logger } from '@tollgate/core';
-import { TollgateError } from '@tollgate/core';
+import { TollgateError } from '@tollgate/core/errors';
+import type { Logger } from '@tollgate/core/logger';
 import {
   BufferFullError,
   DeadlineError,

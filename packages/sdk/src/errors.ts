@@ -10,8 +10,8 @@
  *   TG_SDK_CLOSED        a call on a meter that is closing or closed
  */
 
-import { TollgateError } from '@tollgate/core';
 import type { Ceiling } from '@tollgate/core/contract/types';
+import { TollgateError } from '@tollgate/core/errors';
 
 /** An encoded event as the SDK hands it to Kafka: the key is the run id, the value the Avro bytes. */
 export interface OutboundMessage {

@@ -10,8 +10,8 @@
  * built event, before it is encoded.
  */
 import { createHash, randomUUID } from 'node:crypto';
-import { type ServiceTier, ValidationError } from '@tollgate/core';
-import type { ProviderCost, UsageEvent, UsageKind } from '@tollgate/core/contract/types';
+import type { ProviderCost, ServiceTier, UsageEvent, UsageKind } from '@tollgate/core/contract/types';
+import { ValidationError } from '@tollgate/core/errors';
 import { serviceTierOf, type TokenUsage } from './normalize.ts';
 
 /** The attribution an agent handle carries; shared by every event it records. */

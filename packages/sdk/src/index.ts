@@ -3,7 +3,7 @@
  * See README.md for the five-minute guide.
  */
 
-export { TollgateError, ValidationError } from '@tollgate/core';
+export { TollgateError, ValidationError } from '@tollgate/core/errors';
 export type { CeilingLimits, ResolvedCeilings } from './ceilings.ts';
 export { DEFAULT_RATE_CARD_PATH, rateCardEstimator } from './cost.ts';
 export type { DeliveryStats, Transport } from './delivery.ts';

@@ -11,7 +11,7 @@
  */
 import { Writable } from 'node:stream';
 import { parentPort, workerData } from 'node:worker_threads';
-import { createLogger } from '@tollgate/core';
+import { createLogger } from '@tollgate/core/logger';
 import { unpackBatch } from './batch-wire.ts';
 import { createKafkaTransport, describeKafkaError, type KafkaTransportOptions } from './kafka-transport.ts';
 

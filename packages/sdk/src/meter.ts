@@ -5,19 +5,13 @@
  * sender delivers batches (see delivery.ts for the buffer policy).
  */
 import { randomUUID } from 'node:crypto';
-import {
-  type Codec,
-  type CompiledRateCard,
-  ConfigError,
-  createUsageCodec,
-  type Logger,
-  silentLogger,
-  TOPIC_NAMES,
-  type TollgateError,
-  type UsageEvent,
-  ValidationError,
-  validateUsageEvent,
-} from '@tollgate/core';
+import { type Codec, createUsageCodec } from '@tollgate/core/avro/codec';
+import type { UsageEvent } from '@tollgate/core/contract/types';
+import { validateUsageEvent } from '@tollgate/core/contract/validate';
+import { ConfigError, type TollgateError, ValidationError } from '@tollgate/core/errors';
+import { type Logger, silentLogger } from '@tollgate/core/logger';
+import type { CompiledRateCard } from '@tollgate/core/ratecard/index';
+import { TOPIC_NAMES } from '@tollgate/core/topics';
 import { type CeilingLimits, NO_CEILINGS, resolveCeilings } from './ceilings.ts';
 import { DEFAULT_RATE_CARD_PATH, loadEstimator, rateCardEstimator } from './cost.ts';
 import { createDelivery, type DeliveryStats, type Transport } from './delivery.ts';
@@ -47,7 +41,8 @@ export interface MeterOptions {
   /**
    * How the cost_per_run ceiling prices usage: `estimateCost` (nano-units of the ceiling's currency,
    * null when it cannot price), else `rateCard`, else the rate card file at `rateCardPath` (default:
-   * the repository's ratecards/default.yaml), loaded when the first run with a cost ceiling starts.
+   * Tollgate's ratecards/default.yaml, shipped in the package), loaded when the first run with a cost
+   * ceiling starts.
    */
   estimateCost?: CostEstimator;
   rateCard?: CompiledRateCard;

@@ -24,8 +24,10 @@
  * A count that is missing is 0; one that is negative or fractional is a ValidationError naming the
  * provider's field, so a malformed payload is caught before it is priced.
  */
-import { SERVICE_TIERS, type ServiceTier, ValidationError } from '@tollgate/core';
+
 import type { ModelCall } from '@tollgate/core/contract/types';
+import { SERVICE_TIERS, type ServiceTier } from '@tollgate/core/contract/types';
+import { ValidationError } from '@tollgate/core/errors';
 
 /** The token part of a model call body. */
 export type TokenUsage = Omit<ModelCall, 'operation' | 'duration_ms'>;

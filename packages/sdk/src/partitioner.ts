@@ -5,7 +5,7 @@
  * rule of Kafka's default partitioner. The hash is computed once per run and carried on each
  * message, so partitioning a batch costs one modulo per event instead of one murmur2.
  */
-import { type CreatePartitioner, murmur2 } from '@tollgate/core';
+import { type CreatePartitioner, murmur2 } from '@tollgate/core/partitioner';
 import type { OutboundMessage } from './errors.ts';
 
 /** The non-negative hash a message carries (`keyHash`); the partition is this modulo the count. */

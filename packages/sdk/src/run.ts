@@ -2,7 +2,8 @@
  * Runs: the top-level unit a user or a schedule triggered, and the unit charged back. A run is its own
  * root agent; it records run_start when it starts and run_end with its outcome.
  */
-import { type RunOutcome, ValidationError } from '@tollgate/core';
+import type { RunOutcome } from '@tollgate/core/contract/types';
+import { ValidationError } from '@tollgate/core/errors';
 import { type Agent, createAgent, type RunSink, type RunState } from './agent.ts';
 import type { ResolvedCeilings } from './ceilings.ts';
 import { type Attribution, newEvent } from './events.ts';

@@ -4,12 +4,17 @@
  * ArrayBuffer. The thread starts on the first send, holds the process open only while a batch is in
  * flight, and is restarted if it dies (the batch it held fails as retriable, so it is sent again).
  */
+import { extname } from 'node:path';
 import { Worker } from 'node:worker_threads';
-import { type Logger, TollgateError } from '@tollgate/core';
+import { TollgateError } from '@tollgate/core/errors';
+import type { Logger } from '@tollgate/core/logger';
 import { packBatch } from './batch-wire.ts';
 import type { Transport } from './delivery.ts';
 import type { KafkaTransportOptions } from './kafka-transport.ts';
 import type { FromWorker, ToWorker, WorkerInit } from './kafka-worker.ts';
+
+// kafka-worker.ts beside this module in the repository, kafka-worker.js beside the bundle in the npm package.
+const WORKER_URL = new URL(`./kafka-worker${extname(new URL(import.meta.url).pathname)}`, import.meta.url);
 
 const LEVEL_NAMES: Record<number, 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal'> = {
   10: 'trace',
@@ -54,7 +59,7 @@ export function createWorkerTransport(
 
   function start(): Worker {
     const init: WorkerInit = { ...kafkaOptions, logLevel: logger.level };
-    const thread = new Worker(new URL('./kafka-worker.ts', import.meta.url), { workerData: init });
+    const thread = new Worker(WORKER_URL, { workerData: init });
     thread.unref();
     thread.on('message', (message: FromWorker) => {
       if (message.type === 'log') return relog(log, message.line);

@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { resolve } from 'node:path';
 import { createKafka, silentLogger, TOPIC_NAMES, TollgateError } from '@tollgate/core';
 import { clickhouseUrl, infraDown, infraStatus, infraUp, kafkaBrokers } from '@tollgate/infra';
 import { Command } from 'commander';
@@ -395,6 +396,23 @@ export function buildProgram(deps: ProgramDeps): Command {
         ...process.env,
         COMPAT_CLICKHOUSE_URL: clickhouseUrl(settings),
       });
+    });
+
+  const sdk = program.command('sdk').description('the producer SDK (packages/sdk) for agent projects');
+  sdk
+    .command('pack')
+    .description(
+      'build @tollgate/sdk as an npm tarball an agent project installs (npm install ./tollgate-sdk-<version>.tgz)',
+    )
+    .option('--out <dir>', 'where to write the tarball (default: packages/sdk/pack)')
+    .action(async (options: { out?: string }) => {
+      const out = options.out === undefined ? [] : [resolve(process.cwd(), options.out)];
+      process.exitCode = await run(
+        process.execPath,
+        [`${deps.root}/packages/sdk/scripts/pack.ts`, ...out],
+        deps.root,
+        process.env,
+      );
     });
 
   program

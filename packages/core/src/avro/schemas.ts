@@ -5,9 +5,9 @@
  * versions share a fingerprint (a version that only edits docs is not a new version).
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import avro from 'avsc';
+import { assetPath } from '../assets.ts';
 import { TollgateError } from '../errors.ts';
 import { fingerprintHex, parsingCanonicalForm, schemaFingerprint } from './fingerprint.ts';
 
@@ -33,7 +33,7 @@ export interface SchemaVersion {
 
 /** schemas/avro of the repository this module lives in. */
 export function defaultSchemaDir(): string {
-  return resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', '..', 'schemas', 'avro');
+  return assetPath('schemas', 'avro');
 }
 
 function schemaError(message: string, details: Record<string, unknown>, cause?: unknown): TollgateError {
