@@ -126,6 +126,7 @@ function stackSettings(root: string, home: string): InfraSettings {
     home,
     kafkaPort: 29092,
     kafkaControllerPort: 29093,
+    kafkaSecurePort: 29094,
     clickhouseHttpPort: 28123,
     clickhouseTcpPort: 29000,
     clickhouseDatabase: 'tollgate',

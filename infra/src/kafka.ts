@@ -4,10 +4,20 @@
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { basename, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { createKafka, silentLogger, TollgateError } from '@tollgate/core';
+import { ensureSecureListener } from './kafka-secure.ts';
 import { requireJava17, requireMaven } from './prerequisites.ts';
 import { requirePortFree, runningPid, spawnDetached, waitFor } from './processes.ts';
 import { type InfraSettings, infraPaths, kafkaBrokers } from './settings.ts';
@@ -150,18 +160,26 @@ export async function startKafka(settings: InfraSettings): Promise<{ pid: number
   requireJava17();
   await requirePortFree(settings.kafkaPort, 'Kafka', 'TOLLGATE_KAFKA_PORT');
   await requirePortFree(settings.kafkaControllerPort, 'Kafka controller', 'TOLLGATE_KAFKA_CONTROLLER_PORT');
+  await requirePortFree(settings.kafkaSecurePort, 'Kafka SASL_SSL listener', 'TOLLGATE_KAFKA_SECURE_PORT');
   await ensureKafkaJars(settings);
   mkdirSync(paths.kafkaData, { recursive: true });
   mkdirSync(paths.kafkaLogDir, { recursive: true });
+  const secure = ensureSecureListener(settings);
   const template = readFileSync(paths.kafkaTemplate, 'utf8');
   writeFileSync(
     paths.kafkaConfig,
     render(template, {
       KAFKA_PORT: settings.kafkaPort,
       CONTROLLER_PORT: settings.kafkaControllerPort,
+      KAFKA_SECURE_PORT: settings.kafkaSecurePort,
+      SECURE_DIR: paths.kafkaSecure,
+      SASL_PASSWORD: secure.password,
+      KEYSTORE_PASSWORD: secure.keystorePassword,
       DATA_DIR: paths.kafkaData,
     }),
+    { mode: 0o600 },
   );
+  chmodSync(paths.kafkaConfig, 0o600); // it holds the listener's passwords
   formatStorage(settings);
   const logFile = `${paths.kafkaLogDir}/stdout.log`;
   settings.progress(`kafka: starting broker on 127.0.0.1:${settings.kafkaPort} (logs: ${paths.kafkaLogDir})`);

@@ -8,6 +8,8 @@ export interface InfraSettings {
   home: string;
   kafkaPort: number;
   kafkaControllerPort: number;
+  /** The broker's SASL_SSL listener (TLS + SASL/PLAIN, see kafka-secure.ts). */
+  kafkaSecurePort: number;
   clickhouseHttpPort: number;
   clickhouseTcpPort: number;
   clickhouseDatabase: string;
@@ -25,6 +27,7 @@ export function infraPaths(settings: InfraSettings) {
     kafkaLibsStamp: join(home, 'kafka', 'libs', '.pom.sha256'),
     kafkaData: join(home, 'kafka', 'data'),
     kafkaConfig: join(home, 'kafka', 'server.properties'),
+    kafkaSecure: join(home, 'kafka', 'secure'),
     kafkaLogDir: join(home, 'logs', 'kafka'),
     kafkaPid: join(home, 'run', 'kafka.pid'),
     kafkaPom: join(root, 'infra', 'kafka', 'pom.xml'),

@@ -5,6 +5,7 @@
  * fresh ClickHouse database with every migration applied, and both are removed afterwards.
  */
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
@@ -46,6 +47,7 @@ export function infrastructure(): Promise<Endpoints> {
       home: resolve(repoRoot, '.tollgate'),
       kafkaPort: 9092,
       kafkaControllerPort: 9093,
+      kafkaSecurePort: 9094,
       clickhouseHttpPort: 8123,
       clickhouseTcpPort: 9000,
       clickhouseDatabase: 'tollgate',
@@ -56,6 +58,22 @@ export function infrastructure(): Promise<Endpoints> {
     return { brokers: kafkaBrokers(settings), clickhouseUrl: chUrl(settings) };
   })();
   return endpoints;
+}
+
+/**
+ * The local broker's SASL_SSL listener (TLS with the stack's own CA, SASL/PLAIN): the client variables
+ * of its client.env (KAFKA_BROKERS, KAFKA_SSL, KAFKA_SSL_CA_FILE, KAFKA_SASL_*), as a service reads them.
+ */
+export async function secureKafkaEnv(): Promise<Record<string, string>> {
+  await infrastructure();
+  const file =
+    process.env.TOLLGATE_KAFKA_SECURE_ENV ?? resolve(repoRoot, '.tollgate', 'kafka', 'secure', 'client.env');
+  return Object.fromEntries(
+    readFileSync(file, 'utf8')
+      .split('\n')
+      .filter((line) => line.includes('='))
+      .map((line) => [line.slice(0, line.indexOf('=')), line.slice(line.indexOf('=') + 1)]),
+  );
 }
 
 /** True when integration tests must be skipped (`tollgate test --no-infra`). */

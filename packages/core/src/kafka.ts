@@ -29,8 +29,25 @@ export type { Admin, Consumer, EachBatchPayload, Kafka, Message, Producer } from
 const { Kafka: KafkaClient, logLevel: KafkaLogLevel } = kafkajs;
 export const { CompressionTypes, ConfigResourceTypes, Partitioners } = kafkajs;
 
-export interface CreateKafkaOptions {
+/** TLS to the brokers: `true` for the system's CAs, or Node TLS options (a private CA, a client certificate). */
+export type KafkaSsl = boolean | { ca?: string; cert?: string; key?: string };
+
+export const SASL_MECHANISMS = ['plain', 'scram-sha-256', 'scram-sha-512'] as const;
+export type SaslMechanism = (typeof SASL_MECHANISMS)[number];
+
+/** SASL authentication; PLAIN and SCRAM are what managed Kafka services (MSK, Confluent, Aiven) offer. */
+export type KafkaSasl = {
+  [M in SaslMechanism]: { mechanism: M; username: string; password: string };
+}[SaslMechanism];
+
+/** Where the brokers are and how to reach them: every client of Tollgate takes this one shape. */
+export interface KafkaConnection {
   brokers: string[];
+  ssl?: KafkaSsl | undefined;
+  sasl?: KafkaSasl | undefined;
+}
+
+export interface CreateKafkaOptions extends KafkaConnection {
   clientId: string;
   logger: Logger;
   connectionTimeoutMs?: number;
@@ -48,6 +65,8 @@ const levelNames: Record<number, 'error' | 'warn' | 'info' | 'debug'> = {
 
 export function createKafka({
   brokers,
+  ssl,
+  sasl,
   clientId,
   logger,
   connectionTimeoutMs = 3_000,
@@ -59,6 +78,11 @@ export function createKafka({
   const log = logger.child({ component: 'kafkajs' });
   return new KafkaClient({
     brokers,
+    ...(ssl === undefined || ssl === false ? {} : { ssl }),
+    // A copy: kafkajs stores its authenticator on the sasl object it is given (closing over that object's
+    // credentials), so a caller's object, once used and then spread with another password, would
+    // authenticate with the first one.
+    ...(sasl === undefined ? {} : { sasl: { ...sasl } }),
     clientId,
     connectionTimeout: connectionTimeoutMs,
     requestTimeout: requestTimeoutMs,

@@ -4,6 +4,7 @@
  */
 
 export { TollgateError, ValidationError } from '@tollgate/core/errors';
+export type { KafkaSasl, KafkaSsl } from '@tollgate/core/kafka';
 export type { CeilingLimits, ResolvedCeilings } from './ceilings.ts';
 export { DEFAULT_RATE_CARD_PATH, rateCardEstimator } from './cost.ts';
 export type { DeliveryStats, Transport } from './delivery.ts';

@@ -9,7 +9,7 @@
  * attempt was in fact written. Unbounded kafkajs retries would do the same but could not be stopped
  * at a close() deadline (kafkajs logs a warning about limited retries at connect: expected).
  */
-import { CompressionTypes, createKafka } from '@tollgate/core/kafka';
+import { CompressionTypes, createKafka, type KafkaConnection } from '@tollgate/core/kafka';
 import type { Logger } from '@tollgate/core/logger';
 import type { Transport } from './delivery.ts';
 import type { OutboundMessage } from './errors.ts';
@@ -17,8 +17,7 @@ import { runKeyPartitioner } from './partitioner.ts';
 
 export type Compression = 'none' | 'gzip';
 
-export interface KafkaTransportOptions {
-  brokers: string[];
+export interface KafkaTransportOptions extends KafkaConnection {
   clientId: string;
   topic: string;
   logger: Logger;
@@ -85,6 +84,8 @@ export function describeKafkaError(err: unknown): {
 export function createKafkaTransport(options: KafkaTransportOptions): Transport {
   const kafka = createKafka({
     brokers: options.brokers,
+    ssl: options.ssl,
+    sasl: options.sasl,
     clientId: options.clientId,
     logger: options.logger,
     connectionTimeoutMs: options.connectionTimeoutMs,

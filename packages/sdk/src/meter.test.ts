@@ -494,6 +494,17 @@ describe('meter', () => {
       /batchMaxBytes/,
     );
     assert.throws(() => createMeter({ ...base, lingerMs: -1 }), /lingerMs/);
+    const sasl = { mechanism: 'plain' as const, username: 'svc', password: 'p' };
+    assert.throws(
+      () => createMeter({ ...base, sasl: { ...sasl, mechanism: 'gssapi' as 'plain' } }),
+      /sasl.mechanism must be one of plain, scram-sha-256, scram-sha-512/,
+    );
+    assert.throws(() => createMeter({ ...base, sasl: { ...sasl, password: '' } }), /sasl.password/);
+    assert.throws(
+      () => createMeter({ ...base, ssl: { ca: Buffer.from('x') as never } }),
+      /ssl.ca must be PEM text/,
+    );
+    assert.throws(() => createMeter({ ...base, ssl: { cert: 'PEM' } }), /ssl.cert and ssl.key go together/);
   });
 
   it('refuses an event too large for one produce request before it is buffered', async () => {

@@ -9,6 +9,7 @@ import { type Codec, createUsageCodec } from '@tollgate/core/avro/codec';
 import type { UsageEvent } from '@tollgate/core/contract/types';
 import { validateUsageEvent } from '@tollgate/core/contract/validate';
 import { ConfigError, type TollgateError, ValidationError } from '@tollgate/core/errors';
+import { type KafkaSasl, type KafkaSsl, SASL_MECHANISMS } from '@tollgate/core/kafka';
 import { type Logger, silentLogger } from '@tollgate/core/logger';
 import type { CompiledRateCard } from '@tollgate/core/ratecard/index';
 import { TOPIC_NAMES } from '@tollgate/core/topics';
@@ -31,6 +32,10 @@ export interface BusinessTags {
 
 export interface MeterOptions {
   brokers: string[];
+  /** TLS to the brokers: `true` for the system's CAs, or PEM text of a private `ca` (and `cert`/`key` for mTLS). */
+  ssl?: KafkaSsl;
+  /** SASL/PLAIN or SCRAM credentials, as managed Kafka services issue them. */
+  sasl?: KafkaSasl;
   clientId: string;
   /** Business tags every run carries unless it overrides them. */
   defaults: BusinessTags;
@@ -160,6 +165,8 @@ export function createMeter(options: MeterOptions): Meter {
     });
   const kafkaOptions = {
     brokers: options.brokers,
+    ssl: checkSsl(options.ssl),
+    sasl: checkSasl(options.sasl),
     clientId,
     topic,
     logger,
@@ -269,4 +276,30 @@ export function createMeter(options: MeterOptions): Meter {
       return delivery.stats();
     },
   };
+}
+
+function checkSsl(ssl: MeterOptions['ssl']): KafkaSsl | undefined {
+  if (ssl === undefined || typeof ssl === 'boolean') return ssl;
+  if (ssl === null || typeof ssl !== 'object')
+    throw new ConfigError('createMeter: ssl must be true, false or { ca, cert, key }', { field: 'ssl' });
+  for (const key of ['ca', 'cert', 'key'] as const) {
+    if (ssl[key] !== undefined && typeof ssl[key] !== 'string')
+      throw new ConfigError(`createMeter: ssl.${key} must be PEM text (read the file first)`, {
+        field: `ssl.${key}`,
+      });
+  }
+  if ((ssl.cert === undefined) !== (ssl.key === undefined))
+    throw new ConfigError('createMeter: ssl.cert and ssl.key go together', { field: 'ssl.cert' });
+  return ssl;
+}
+
+function checkSasl(sasl: MeterOptions['sasl']): KafkaSasl | undefined {
+  if (sasl === undefined) return undefined;
+  if (sasl === null || typeof sasl !== 'object' || !SASL_MECHANISMS.includes(sasl.mechanism))
+    throw new ConfigError(`createMeter: sasl.mechanism must be one of ${SASL_MECHANISMS.join(', ')}`, {
+      field: 'sasl.mechanism',
+    });
+  text(sasl.username, 'sasl.username');
+  text(sasl.password, 'sasl.password');
+  return { mechanism: sasl.mechanism, username: sasl.username, password: sasl.password };
 }

@@ -76,6 +76,7 @@ describe('SDK while its broker stops and comes back', { skip: skipIntegration, t
       home,
       kafkaPort: await freePort(),
       kafkaControllerPort: await freePort(),
+      kafkaSecurePort: await freePort(),
       clickhouseHttpPort: 0,
       clickhouseTcpPort: 0,
       clickhouseDatabase: 'unused',

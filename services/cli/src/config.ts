@@ -1,5 +1,5 @@
 import { resolve } from 'node:path';
-import { ConfigError, commonConfig, loadConfig, z } from '@tollgate/core';
+import { ConfigError, commonConfig, kafkaConnection, loadConfig, z } from '@tollgate/core';
 
 const port = (fallback: number) => z.coerce.number().int().min(1).max(65535).default(fallback);
 
@@ -9,6 +9,8 @@ export const cliConfigSchema = z.object({
   TOLLGATE_HOME: z.string().optional(),
   TOLLGATE_KAFKA_PORT: port(9092),
   TOLLGATE_KAFKA_CONTROLLER_PORT: port(9093),
+  /** The local broker's SASL_SSL listener (TLS + SASL/PLAIN; client settings in .tollgate/kafka/secure/client.env). */
+  TOLLGATE_KAFKA_SECURE_PORT: port(9094),
   TOLLGATE_CLICKHOUSE_HTTP_PORT: port(8123),
   TOLLGATE_CLICKHOUSE_TCP_PORT: port(9000),
   /** Ops ports of the local stack's services (`/readyz`, `/metrics`; the API and ingest serve on theirs). */
@@ -44,10 +46,13 @@ export function readCliConfig(env: NodeJS.ProcessEnv, root: string) {
       );
     }
   }
+  const brokers =
+    env.KAFKA_BROKERS === undefined ? [`127.0.0.1:${config.TOLLGATE_KAFKA_PORT}`] : config.KAFKA_BROKERS;
   return {
     ...config,
-    KAFKA_BROKERS:
-      env.KAFKA_BROKERS === undefined ? [`127.0.0.1:${config.TOLLGATE_KAFKA_PORT}`] : config.KAFKA_BROKERS,
+    KAFKA_BROKERS: brokers,
+    /** The brokers with TLS and SASL settings (KAFKA_SSL*, KAFKA_SASL_*): what every command connects with. */
+    kafka: kafkaConnection({ ...config, KAFKA_BROKERS: brokers }),
     CLICKHOUSE_URL:
       env.CLICKHOUSE_URL === undefined
         ? `http://127.0.0.1:${config.TOLLGATE_CLICKHOUSE_HTTP_PORT}`

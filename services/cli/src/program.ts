@@ -1,7 +1,14 @@
 import { spawn } from 'node:child_process';
 import { resolve } from 'node:path';
 import { createKafka, silentLogger, TOPIC_NAMES, TollgateError } from '@tollgate/core';
-import { clickhouseUrl, infraDown, infraStatus, infraUp, kafkaBrokers } from '@tollgate/infra';
+import {
+  clickhouseUrl,
+  infraDown,
+  infraStatus,
+  infraUp,
+  kafkaBrokers,
+  secureClientEnvFile,
+} from '@tollgate/infra';
 import { Command } from 'commander';
 import { deletePolicies, publishRateCardFile, setPolicies } from './commands/admin.ts';
 import { followAlerts, formatAlert } from './commands/alerts.ts';
@@ -35,6 +42,7 @@ export function infraSettings({ root, config }: ProgramDeps, quiet = false): Sta
     home: config.home,
     kafkaPort: config.TOLLGATE_KAFKA_PORT,
     kafkaControllerPort: config.TOLLGATE_KAFKA_CONTROLLER_PORT,
+    kafkaSecurePort: config.TOLLGATE_KAFKA_SECURE_PORT,
     clickhouseHttpPort: config.TOLLGATE_CLICKHOUSE_HTTP_PORT,
     clickhouseTcpPort: config.TOLLGATE_CLICKHOUSE_TCP_PORT,
     clickhouseDatabase: config.CLICKHOUSE_DATABASE,
@@ -89,6 +97,7 @@ async function upPipeline(deps: ProgramDeps, { demo }: { demo: boolean }): Promi
       `             curl -H 'authorization: Bearer ${acmeKey}' '${api}/v1/allocation?from=${day(-86_400_000)}&to=${day(86_400_000)}&group_by=feature'`,
       `  ingest     http://127.0.0.1:${settings.servicePorts.ingest}/v1/events (JSON) and /v1/traces (OTLP/HTTP JSON)`,
       `  Kafka      ${kafkaBrokers(settings).join(',')}   ClickHouse ${clickhouseUrl(settings)} (database ${settings.clickhouseDatabase})`,
+      `             SASL_SSL on 127.0.0.1:${settings.kafkaSecurePort}: client settings in ${secureClientEnvFile(settings)}`,
       '  next       ./tollgate report | ./tollgate alerts | ./tollgate simulate --preset normal --duration 60 --rate 200 | ./tollgate status | ./tollgate down',
       '',
     ].join('\n'),
@@ -188,6 +197,7 @@ async function test(
     await up(deps);
     env.KAFKA_BROKERS = kafkaBrokers(settings).join(',');
     env.CLICKHOUSE_URL = clickhouseUrl(settings);
+    env.TOLLGATE_KAFKA_SECURE_ENV = secureClientEnvFile(settings);
   } else {
     env.TOLLGATE_SKIP_INTEGRATION = '1';
   }
@@ -261,7 +271,7 @@ export function buildProgram(deps: ProgramDeps): Command {
     .command('publish')
     .description('validate a rate card YAML file and publish it; running pricers switch to it')
     .argument('<file>', 'rate card YAML (see ratecards/README.md)')
-    .action((file: string) => publishRateCardFile(deps.config.KAFKA_BROKERS, file, process.stdout));
+    .action((file: string) => publishRateCardFile(deps.config.kafka, file, process.stdout));
 
   const policy = program
     .command('policy')
@@ -272,12 +282,12 @@ export function buildProgram(deps: ProgramDeps): Command {
       'validate and publish policies (JSON: one policy or an array); one bad policy publishes nothing',
     )
     .argument('<files...>', 'policy JSON files')
-    .action((files: string[]) => setPolicies(deps.config.KAFKA_BROKERS, files, process.stdout));
+    .action((files: string[]) => setPolicies(deps.config.kafka, files, process.stdout));
   policy
     .command('delete')
     .description('delete policies by id')
     .argument('<ids...>', 'policy ids')
-    .action((ids: string[]) => deletePolicies(deps.config.KAFKA_BROKERS, ids, process.stdout));
+    .action((ids: string[]) => deletePolicies(deps.config.kafka, ids, process.stdout));
 
   program
     .command('simulate')
@@ -333,7 +343,7 @@ export function buildProgram(deps: ProgramDeps): Command {
       let seen = 0;
       await followAlerts({
         kafka: createKafka({
-          brokers: deps.config.KAFKA_BROKERS,
+          ...deps.config.kafka,
           clientId: 'tollgate-cli',
           logger: silentLogger(),
         }),

@@ -9,6 +9,7 @@ import {
   createLogger,
   createOpsServer,
   createRegistry,
+  kafkaConnection,
   loadConfig,
   prefixedTopicNames,
 } from '@tollgate/core';
@@ -24,7 +25,7 @@ lifecycle.handleSignals();
 const topics = prefixedTopicNames(config.TOPIC_PREFIX);
 const registry = createRegistry('detector');
 const metrics = createDetectorMetrics(registry);
-const kafka = createKafka({ brokers: config.KAFKA_BROKERS, clientId: 'tollgate-detector', logger });
+const kafka = createKafka({ ...kafkaConnection(config), clientId: 'tollgate-detector', logger });
 const detector = createDetector({ kafka, logger, metrics, topics, settings: detectorSettings(config) });
 
 const ops = createOpsServer({

@@ -16,6 +16,7 @@ import {
   createLogger,
   errorMessage,
   type Kafka,
+  kafkaConnection,
   kafkaError,
   loadConfig,
   type Policy,
@@ -103,7 +104,7 @@ async function main(argv: string[]): Promise<number> {
     }
   }
   const logger = createLogger({ name: 'set-policy', level: config.LOG_LEVEL });
-  const kafka = createKafka({ brokers: config.KAFKA_BROKERS, clientId: 'tollgate-set-policy', logger });
+  const kafka = createKafka({ ...kafkaConnection(config), clientId: 'tollgate-set-policy', logger });
   const topic = prefixedTopicNames(config.TOPIC_PREFIX).policies;
   await publishPolicyChanges(kafka, topic, changes);
   for (const change of changes)

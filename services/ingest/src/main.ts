@@ -10,6 +10,7 @@ import {
   createLogger,
   createRegistry,
   createUsageCodec,
+  kafkaConnection,
   loadConfig,
 } from '@tollgate/core';
 import { buildApp } from './app.ts';
@@ -27,7 +28,7 @@ lifecycle.handleSignals();
 const registry = createRegistry('ingest');
 const metrics = createIngestMetrics(registry);
 const kafka = createKafka({
-  brokers: config.KAFKA_BROKERS,
+  ...kafkaConnection(config),
   clientId: config.KAFKA_CLIENT_ID,
   logger,
   requestTimeoutMs: Math.min(config.INGEST_PUBLISH_TIMEOUT_MS, 30_000),

@@ -3,7 +3,7 @@
  * entry point parses the environment, once, through this schema (loadConfig names every bad variable).
  */
 import { fileURLToPath } from 'node:url';
-import { commonConfig, z } from '@tollgate/core';
+import { commonConfig, kafkaConfig, z } from '@tollgate/core';
 
 export const DEFAULT_RATE_CARD_FILE = fileURLToPath(
   new URL('../../../ratecards/default.yaml', import.meta.url),
@@ -41,7 +41,7 @@ export type PricerConfig = z.infer<typeof pricerConfigSchema>;
 /** What the pricer's one-shot commands (publish-ratecard, reprice) read from the environment. */
 export const commandConfigSchema = z.object({
   LOG_LEVEL: commonConfig.LOG_LEVEL.default('warn'),
-  KAFKA_BROKERS: commonConfig.KAFKA_BROKERS,
+  ...kafkaConfig,
   TOPIC_PREFIX: z.string().default(''),
   PRICER_GROUP_ID: z.string().min(1).default('tollgate-pricer'),
 });

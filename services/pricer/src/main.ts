@@ -12,6 +12,7 @@ import {
   createPricedCodec,
   createRegistry,
   createUsageCodec,
+  kafkaConnection,
   loadConfig,
   loadRateCardFile,
   prefixedTopicNames,
@@ -33,7 +34,7 @@ lifecycle.onShutdown('rate sampler', metrics.sampleRate(5_000));
 
 // A default card that does not load is a deployment error: fail before touching Kafka.
 const fallback = await loadRateCardFile(config.RATE_CARD_FILE);
-const kafka = createKafka({ brokers: config.KAFKA_BROKERS, clientId: 'tollgate-pricer', logger });
+const kafka = createKafka({ ...kafkaConnection(config), clientId: 'tollgate-pricer', logger });
 
 const rateCards = createRateCardFeed({
   kafka,

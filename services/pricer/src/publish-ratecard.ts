@@ -13,6 +13,7 @@ import {
   createLogger,
   errorMessage,
   type Kafka,
+  kafkaConnection,
   keyPartitioner,
   loadConfig,
   parseRateCard,
@@ -68,7 +69,7 @@ async function main(argv: string[]): Promise<number> {
   const config = loadConfig(commandConfigSchema, process.env);
   const logger = createLogger({ name: 'publish-ratecard', level: config.LOG_LEVEL });
   const topic = prefixedTopicNames(config.TOPIC_PREFIX).rateCards;
-  const kafka = createKafka({ brokers: config.KAFKA_BROKERS, clientId: 'tollgate-publish-ratecard', logger });
+  const kafka = createKafka({ ...kafkaConnection(config), clientId: 'tollgate-publish-ratecard', logger });
   try {
     const card = await publishRateCard({ kafka, topic, text: await readFile(file, 'utf8'), file });
     process.stdout.write(

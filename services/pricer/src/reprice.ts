@@ -19,6 +19,7 @@ import {
   createPricedCodec,
   errorMessage,
   type Kafka,
+  kafkaConnection,
   keyPartitioner,
   loadConfig,
   loadRateCardFile,
@@ -151,7 +152,7 @@ async function main(argv: string[]): Promise<number> {
   const logger = createLogger({ name: 'reprice', level: config.LOG_LEVEL });
   try {
     const card = await loadRateCardFile(values.card);
-    const kafka = createKafka({ brokers: config.KAFKA_BROKERS, clientId: 'tollgate-reprice', logger });
+    const kafka = createKafka({ ...kafkaConnection(config), clientId: 'tollgate-reprice', logger });
     const report = await reprice({
       kafka,
       pricedTopic: prefixedTopicNames(config.TOPIC_PREFIX).priced,

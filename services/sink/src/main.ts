@@ -10,6 +10,7 @@ import {
   createLogger,
   createOpsServer,
   createRegistry,
+  kafkaConnection,
   loadConfig,
   prefixedTopicNames,
   z,
@@ -66,7 +67,7 @@ const clickhouse = createClickHouse({
 lifecycle.onShutdown('clickhouse', () => clickhouse.close());
 const writer = createSinkWriter({ clickhouse });
 
-const kafka = createKafka({ brokers: config.KAFKA_BROKERS, clientId: 'tollgate-sink', logger });
+const kafka = createKafka({ ...kafkaConnection(config), clientId: 'tollgate-sink', logger });
 const admin = kafka.admin();
 await admin.connect();
 lifecycle.onShutdown('kafka admin', () => admin.disconnect());

@@ -6,6 +6,7 @@ import { readFile } from 'node:fs/promises';
 import {
   createKafka,
   type Kafka,
+  type KafkaConnection,
   RateCardError,
   silentLogger,
   TOPIC_NAMES,
@@ -14,8 +15,8 @@ import {
 import { type PolicyChange, parsePolicyDocuments, publishPolicyChanges } from '@tollgate/detector/set-policy';
 import { publishRateCard } from '@tollgate/pricer/publish-ratecard';
 
-function kafkaFor(brokers: string[]): Kafka {
-  return createKafka({ brokers, clientId: 'tollgate-cli', logger: silentLogger() });
+function kafkaFor(connection: KafkaConnection): Kafka {
+  return createKafka({ ...connection, clientId: 'tollgate-cli', logger: silentLogger() });
 }
 
 async function readText(file: string): Promise<string> {
@@ -30,13 +31,13 @@ async function readText(file: string): Promise<string> {
 }
 
 export async function publishRateCardFile(
-  brokers: string[],
+  connection: KafkaConnection,
   file: string,
   out: NodeJS.WritableStream,
 ): Promise<void> {
   try {
     const card = await publishRateCard({
-      kafka: kafkaFor(brokers),
+      kafka: kafkaFor(connection),
       topic: TOPIC_NAMES.rateCards,
       text: await readText(file),
       file,
@@ -56,7 +57,7 @@ export async function publishRateCardFile(
 }
 
 export async function setPolicies(
-  brokers: string[],
+  connection: KafkaConnection,
   files: string[],
   out: NodeJS.WritableStream,
 ): Promise<void> {
@@ -72,18 +73,18 @@ export async function setPolicies(
       code: 'TG_POLICY_INVALID',
     });
   }
-  await publishPolicyChanges(kafkaFor(brokers), TOPIC_NAMES.policies, changes);
+  await publishPolicyChanges(kafkaFor(connection), TOPIC_NAMES.policies, changes);
   for (const change of changes)
     if ('set' in change) out.write(`set ${change.set.kind} policy ${change.set.policy_id}\n`);
 }
 
 export async function deletePolicies(
-  brokers: string[],
+  connection: KafkaConnection,
   ids: string[],
   out: NodeJS.WritableStream,
 ): Promise<void> {
   await publishPolicyChanges(
-    kafkaFor(brokers),
+    kafkaFor(connection),
     TOPIC_NAMES.policies,
     ids.map((id) => ({ delete: id })),
   );

@@ -55,7 +55,7 @@ export async function runDemo(deps: ProgramDeps, out: NodeJS.WriteStream = proce
   const { config } = deps;
   // The research team's per-run threshold, so the fan-out scenario has a line to cross.
   await publishPolicyChanges(
-    createKafka({ brokers: config.KAFKA_BROKERS, clientId: 'tollgate-cli', logger: silentLogger() }),
+    createKafka({ ...config.kafka, clientId: 'tollgate-cli', logger: silentLogger() }),
     TOPIC_NAMES.policies,
     [
       {

@@ -82,7 +82,7 @@ export async function runSimulation(
   let lastLine = 0;
   out.write(`tollgate: simulating preset ${flags.preset} (seed ${seed})\n`);
   const result = await simulate({
-    brokers: deps.config.KAFKA_BROKERS,
+    ...deps.config.kafka,
     preset: flags.preset as PresetName | 'scenarios',
     ...shape,
     seed,

@@ -3,7 +3,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { type CompiledRateCard, createRandom, price } from '@tollgate/core';
+import { type CompiledRateCard, createRandom, type KafkaSasl, type KafkaSsl, price } from '@tollgate/core';
 import { createMeter, type Meter } from '@tollgate/sdk';
 import { executePlans } from './execute.ts';
 import type { RunLedger, RunPlan } from './plan.ts';
@@ -14,6 +14,8 @@ export { PRESETS, type PresetName } from './presets.ts';
 
 export interface SimulateOptions {
   brokers: string[];
+  ssl?: KafkaSsl;
+  sasl?: KafkaSasl;
   topic?: string;
   preset: PresetName | 'scenarios';
   runs: number;
@@ -73,10 +75,14 @@ export function planFleet(
   }
 }
 
-export function createSimulationMeter(options: Pick<SimulateOptions, 'brokers' | 'topic' | 'card'>): Meter {
+export function createSimulationMeter(
+  options: Pick<SimulateOptions, 'brokers' | 'ssl' | 'sasl' | 'topic' | 'card'>,
+): Meter {
   const { card } = options;
   return createMeter({
     brokers: options.brokers,
+    ...(options.ssl === undefined ? {} : { ssl: options.ssl }),
+    ...(options.sasl === undefined ? {} : { sasl: options.sasl }),
     clientId: 'tollgate-simulator',
     ...(options.topic ? { topic: options.topic } : {}),
     defaults: { org_id: 'acme', environment: 'production' },

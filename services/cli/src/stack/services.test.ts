@@ -34,6 +34,7 @@ describe('starting the services', () => {
       home,
       kafkaPort: 1,
       kafkaControllerPort: 2,
+      kafkaSecurePort: 5,
       clickhouseHttpPort: 3,
       clickhouseTcpPort: 4,
       clickhouseDatabase: 'tollgate',

@@ -95,7 +95,11 @@ export async function startServices(
       logFile: log,
       pidFile,
       env: {
-        ...process.env,
+        // The local stack's services use the local broker's plaintext listener: KAFKA_SSL* and KAFKA_SASL_*
+        // of the caller's shell (meant for another cluster) are not passed on.
+        ...Object.fromEntries(
+          Object.entries(process.env).filter(([name]) => !/^KAFKA_(SSL|SASL)/.test(name)),
+        ),
         KAFKA_BROKERS: kafkaBrokers(settings).join(','),
         CLICKHOUSE_URL: clickhouseUrl(settings),
         CLICKHOUSE_DATABASE: settings.clickhouseDatabase,
