@@ -3,8 +3,9 @@
  * are: TLS with a certificate signed by a CA of this stack's own, and SASL/PLAIN as user `tollgate`.
  * Development and CI use it to check that every Tollgate client (services, CLI, SDK) connects with the
  * KAFKA_SSL* and KAFKA_SASL_* settings it is given. Everything is made once per TOLLGATE_HOME with
- * keytool (Java 17 is already required), under .tollgate/kafka/secure/:
+ * openssl, under .tollgate/kafka/secure/:
  *   ca.pem        the CA certificate clients trust (KAFKA_SSL_CA_FILE)
+ *   broker.pem    the broker's certificate
  *   broker.p12    the broker's key and certificate chain (PKCS#12)
  *   secrets.json  the keystore password and the SASL password (mode 0600)
  *   client.env    KAFKA_BROKERS, KAFKA_SSL, KAFKA_SSL_CA_FILE and KAFKA_SASL_* for this listener,
@@ -35,12 +36,18 @@ interface Secrets {
   saslPassword: string;
 }
 
-function keytool(args: string[]): void {
-  const result = spawnSync('keytool', args, { encoding: 'utf8' });
+function openssl(args: string[]): void {
+  const result = spawnSync('openssl', args, { encoding: 'utf8' });
+  if (result.error !== undefined) {
+    throw new TollgateError(
+      "kafka: openssl is needed to make the SASL_SSL listener's certificate: install it (apt-get install openssl)",
+      { code: 'TG_INFRA_PREREQUISITE' },
+    );
+  }
   if (result.status !== 0) {
     const reason = `${result.stderr}${result.stdout}`.trim().split('\n').slice(-1)[0];
     throw new TollgateError(
-      `kafka: keytool ${args[0]} failed making the SASL_SSL listener's certificate: ${reason}`,
+      `kafka: openssl ${args[0]} failed making the SASL_SSL listener's certificate: ${reason}`,
       {
         code: 'TG_INFRA_KAFKA_TLS',
       },
@@ -48,50 +55,59 @@ function keytool(args: string[]): void {
   }
 }
 
-/** A CA and a broker certificate for 127.0.0.1/localhost signed by it, in a fresh folder. */
+/**
+ * A CA and a broker certificate for 127.0.0.1/localhost signed by it (P-256 keys), in a fresh folder:
+ * ca.pem for clients, broker.p12 (key, certificate, CA) for the broker.
+ */
 function makeCertificates(dir: string, password: string): void {
-  const caStore = join(dir, 'ca.p12');
-  const brokerStore = join(dir, 'broker.p12');
-  const request = join(dir, 'broker.csr');
-  const brokerCert = join(dir, 'broker.pem');
-  const store = (file: string) => ['-keystore', file, '-storetype', 'PKCS12', '-storepass', password];
-  const key = ['-keyalg', 'RSA', '-keysize', '2048', '-validity', '3650'];
-  keytool([
-    '-genkeypair',
-    '-alias',
-    'ca',
-    '-dname',
-    'CN=Tollgate local CA',
-    '-ext',
-    'bc:c=ca:true',
-    ...key,
-    ...store(caStore),
+  const file = (name: string) => join(dir, name);
+  const ecKey = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
+  openssl(
+    ['req', '-x509', ...ecKey, '-keyout', file('ca.key'), '-out', file('ca.pem'), '-days', '3650']
+      .concat(['-subj', '/CN=Tollgate local CA', '-addext', 'basicConstraints=critical,CA:TRUE'])
+      .concat(['-addext', 'keyUsage=critical,keyCertSign,cRLSign']),
+  );
+  openssl([
+    'req',
+    ...ecKey,
+    '-keyout',
+    file('broker.key'),
+    '-out',
+    file('broker.csr'),
+    '-subj',
+    '/CN=127.0.0.1',
   ]);
-  keytool(['-exportcert', '-rfc', '-alias', 'ca', '-file', join(dir, 'ca.pem'), ...store(caStore)]);
-  keytool(['-genkeypair', '-alias', 'broker', '-dname', 'CN=127.0.0.1', ...key, ...store(brokerStore)]);
-  keytool(['-certreq', '-alias', 'broker', '-file', request, ...store(brokerStore)]);
-  keytool([
-    '-gencert',
-    '-alias',
-    'ca',
-    '-infile',
-    request,
-    '-outfile',
-    brokerCert,
-    '-rfc',
-    '-ext',
-    'SAN=ip:127.0.0.1,dns:localhost',
-    '-ext',
-    'EKU=serverAuth',
-    '-validity',
-    '3650',
-    ...store(caStore),
-  ]);
-  keytool(['-importcert', '-noprompt', '-alias', 'ca', '-file', join(dir, 'ca.pem'), ...store(brokerStore)]);
-  keytool(['-importcert', '-noprompt', '-alias', 'broker', '-file', brokerCert, ...store(brokerStore)]);
-  rmSync(request);
-  // The CA's key signs nothing after this; a stack that needs a new certificate makes a new CA.
-  rmSync(caStore);
+  writeFileSync(
+    file('broker.ext'),
+    'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n',
+  );
+  openssl(
+    ['x509', '-req', '-in', file('broker.csr'), '-CA', file('ca.pem'), '-CAkey', file('ca.key')]
+      .concat([
+        '-set_serial',
+        `0x${randomBytes(8).toString('hex')}`,
+        '-days',
+        '3650',
+        '-extfile',
+        file('broker.ext'),
+      ])
+      .concat(['-out', file('broker.pem')]),
+  );
+  openssl(
+    [
+      'pkcs12',
+      '-export',
+      '-in',
+      file('broker.pem'),
+      '-inkey',
+      file('broker.key'),
+      '-certfile',
+      file('ca.pem'),
+    ].concat(['-name', 'broker', '-out', file('broker.p12'), '-passout', `pass:${password}`]),
+  );
+  // Only the broker's PKCS#12 and the CA certificate stay. The CA's key signs nothing after this: a
+  // stack that needs a new certificate makes a new CA.
+  for (const name of ['ca.key', 'broker.key', 'broker.csr', 'broker.ext']) rmSync(file(name));
 }
 
 /** client.env of the SASL_SSL listener: the variables a Tollgate client needs to use it. */
@@ -112,7 +128,7 @@ export function ensureSecureListener(settings: InfraSettings): SecureListener {
       keystorePassword: randomBytes(18).toString('base64url'),
       saslPassword: randomBytes(18).toString('base64url'),
     };
-    settings.progress('kafka: making a local CA and certificate for the SASL_SSL listener (keytool)');
+    settings.progress('kafka: making a local CA and certificate for the SASL_SSL listener (openssl)');
     makeCertificates(staging, secrets.keystorePassword);
     writeFileSync(join(staging, 'secrets.json'), `${JSON.stringify(secrets)}\n`, { mode: 0o600 });
     rmSync(dir, { recursive: true, force: true });
