@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { ConfigError } from './errors.ts';
-import { type KafkaConnection, type KafkaSsl, SASL_MECHANISMS } from './kafka.ts';
+import { type KafkaConnection, type KafkaSsl, SASL_MECHANISMS } from './kafka-connection.ts';
 import { fieldName, fieldProblems } from './zod-issues.ts';
 
 export { z } from 'zod';

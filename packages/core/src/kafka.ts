@@ -19,33 +19,17 @@
  */
 import kafkajs, { type Admin, type Kafka, type KafkaConfig, type LogEntry } from 'kafkajs';
 import { TollgateError } from './errors.ts';
+import type { KafkaConnection } from './kafka-connection.ts';
 import type { Logger } from './logger.ts';
 import type { TopicSpec } from './topics.ts';
 
 export type { Admin, Consumer, EachBatchPayload, Kafka, Message, Producer } from 'kafkajs';
+export * from './kafka-connection.ts';
 
 // kafkajs is CommonJS and Node's ESM loader cannot see all of its named exports: take them from
 // the default export, here, once.
 const { Kafka: KafkaClient, logLevel: KafkaLogLevel } = kafkajs;
 export const { CompressionTypes, ConfigResourceTypes, Partitioners } = kafkajs;
-
-/** TLS to the brokers: `true` for the system's CAs, or Node TLS options (a private CA, a client certificate). */
-export type KafkaSsl = boolean | { ca?: string; cert?: string; key?: string };
-
-export const SASL_MECHANISMS = ['plain', 'scram-sha-256', 'scram-sha-512'] as const;
-export type SaslMechanism = (typeof SASL_MECHANISMS)[number];
-
-/** SASL authentication; PLAIN and SCRAM are what managed Kafka services (MSK, Confluent, Aiven) offer. */
-export type KafkaSasl = {
-  [M in SaslMechanism]: { mechanism: M; username: string; password: string };
-}[SaslMechanism];
-
-/** Where the brokers are and how to reach them: every client of Tollgate takes this one shape. */
-export interface KafkaConnection {
-  brokers: string[];
-  ssl?: KafkaSsl | undefined;
-  sasl?: KafkaSasl | undefined;
-}
 
 export interface CreateKafkaOptions extends KafkaConnection {
   clientId: string;

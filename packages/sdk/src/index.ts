@@ -3,8 +3,10 @@
  * See README.md for the five-minute guide.
  */
 
+export type { AlertContributor, CostAlert } from '@tollgate/core/contract/types';
 export { TollgateError, ValidationError } from '@tollgate/core/errors';
-export type { KafkaSasl, KafkaSsl } from '@tollgate/core/kafka';
+export type { KafkaSasl, KafkaSsl } from '@tollgate/core/kafka-connection';
+export { type AlertSubscription, type AlertSubscriptionOptions, subscribeAlerts } from './alerts.ts';
 export type { CeilingLimits, ResolvedCeilings } from './ceilings.ts';
 export { DEFAULT_RATE_CARD_PATH, rateCardEstimator } from './cost.ts';
 export type { DeliveryStats, Transport } from './delivery.ts';

@@ -9,7 +9,8 @@
  * attempt was in fact written. Unbounded kafkajs retries would do the same but could not be stopped
  * at a close() deadline (kafkajs logs a warning about limited retries at connect: expected).
  */
-import { CompressionTypes, createKafka, type KafkaConnection } from '@tollgate/core/kafka';
+import { CompressionTypes, createKafka } from '@tollgate/core/kafka';
+import type { KafkaConnection } from '@tollgate/core/kafka-connection';
 import type { Logger } from '@tollgate/core/logger';
 import type { Transport } from './delivery.ts';
 import type { OutboundMessage } from './errors.ts';

@@ -9,7 +9,7 @@ import { type Codec, createUsageCodec } from '@tollgate/core/avro/codec';
 import type { UsageEvent } from '@tollgate/core/contract/types';
 import { validateUsageEvent } from '@tollgate/core/contract/validate';
 import { ConfigError, type TollgateError, ValidationError } from '@tollgate/core/errors';
-import { type KafkaSasl, type KafkaSsl, SASL_MECHANISMS } from '@tollgate/core/kafka';
+import { type KafkaSasl, type KafkaSsl, SASL_MECHANISMS } from '@tollgate/core/kafka-connection';
 import { type Logger, silentLogger } from '@tollgate/core/logger';
 import type { CompiledRateCard } from '@tollgate/core/ratecard/index';
 import { TOPIC_NAMES } from '@tollgate/core/topics';

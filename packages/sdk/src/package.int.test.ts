@@ -13,7 +13,8 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
-import { createUsageCodec, topicSpecs, type UsageEvent } from '@tollgate/core';
+import { createAlertCodec, createUsageCodec, topicSpecs, type UsageEvent } from '@tollgate/core';
+import { exampleCostAlert } from '@tollgate/core/contract/examples';
 import { createTestContext, repoRoot, skipIntegration, type TestContext } from '@tollgate/test/support';
 import { readTopic } from './test-consumer.ts';
 
@@ -58,6 +59,24 @@ await meter.close();
 console.log(JSON.stringify({ workers: workers.length, spentNanos: run.spentNanos, subagents: run.subagentCount, refused }));
 `;
 
+// A subscriber: prints the first alert on the topic and stops.
+const SUBSCRIBER = `
+import { subscribeAlerts } from '@tollgate/sdk';
+
+let subscription;
+const first = new Promise((resolve) => {
+  subscribeAlerts({
+    brokers: process.env.BROKERS.split(','),
+    topic: process.env.TOPIC,
+    fromBeginning: true,
+    onAlert: resolve,
+  }).then((s) => (subscription = s));
+});
+const alert = await first;
+await subscription.close();
+console.log(JSON.stringify(alert));
+`;
+
 describe('the SDK as an npm package', { skip: skipIntegration }, () => {
   let ctx: TestContext;
   let scratch: string;
@@ -65,7 +84,9 @@ describe('the SDK as an npm package', { skip: skipIntegration }, () => {
   let tarball: string;
   before(async () => {
     ctx = await createTestContext({ partitions: 3 });
-    await ctx.createTopics(topicSpecs(ctx.topics, 3).filter((spec) => spec.name === ctx.topics.usage));
+    await ctx.createTopics(
+      topicSpecs(ctx.topics, 3).filter((spec) => [ctx.topics.usage, ctx.topics.alerts].includes(spec.name)),
+    );
     scratch = mkdtempSync(join(tmpdir(), 'tollgate-sdk-package-'));
     const packed = await exec(
       process.execPath,
@@ -80,6 +101,7 @@ describe('the SDK as an npm package', { skip: skipIntegration }, () => {
       JSON.stringify({ name: 'agent', private: true, type: 'module' }),
     );
     writeFileSync(join(project, 'agent.mjs'), AGENT);
+    writeFileSync(join(project, 'subscriber.mjs'), SUBSCRIBER);
     await exec(
       'npm',
       ['install', '--no-audit', '--no-fund', '--prefer-offline', '--loglevel=error', tarball],
@@ -153,6 +175,23 @@ describe('the SDK as an npm package', { skip: skipIntegration }, () => {
       ['run_start', 'ceiling_decision', 'run_end'],
     );
     assert.equal(second[1]!.ceiling_decision!.decision, 'refused');
+  });
+
+  it('subscribes to alerts: the packaged schemas decode what the detector publishes', async () => {
+    const published = { ...exampleCostAlert(), alert_id: 'from-the-detector' };
+    const producer = ctx.kafka.producer();
+    await producer.connect();
+    await producer.send({
+      topic: ctx.topics.alerts,
+      messages: [{ key: published.alert_id, value: createAlertCodec().encode(published) }],
+    });
+    await producer.disconnect();
+    const { stdout } = await exec(process.execPath, ['subscriber.mjs'], {
+      cwd: project,
+      env: { ...process.env, BROKERS: ctx.brokers.join(','), TOPIC: ctx.topics.alerts },
+      timeout: 60_000,
+    });
+    assert.deepEqual(JSON.parse(stdout), published);
   });
 
   it('ships types: the example type-checks in a TypeScript project, and a wrong call does not', async () => {

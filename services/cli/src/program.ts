@@ -342,11 +342,7 @@ export function buildProgram(deps: ProgramDeps): Command {
       if (seconds !== undefined) setTimeout(() => controller.abort(), seconds * 1000).unref();
       let seen = 0;
       await followAlerts({
-        kafka: createKafka({
-          ...deps.config.kafka,
-          clientId: 'tollgate-cli',
-          logger: silentLogger(),
-        }),
+        connection: deps.config.kafka,
         topic: TOPIC_NAMES.alerts,
         fromBeginning: options.fromBeginning,
         signal: controller.signal,

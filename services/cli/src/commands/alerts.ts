@@ -1,13 +1,13 @@
 /**
- * `tollgate alerts`: follows the alert topic and prints each CostAlert as it arrives. A subscriber
- * example as much as a tool: a consumer group of its own, Avro single-object decoding, nothing else.
+ * `tollgate alerts`: follows the alert topic and prints each CostAlert as it arrives, through the SDK's
+ * subscribeAlerts (what a subscriber of your own uses) as a tail: no group offsets, nothing committed.
  */
-import { randomUUID } from 'node:crypto';
-import { type CostAlert, createAlertCodec, type Kafka, readableMoney } from '@tollgate/core';
+import { type CostAlert, type KafkaConnection, readableMoney } from '@tollgate/core';
+import { subscribeAlerts } from '@tollgate/sdk';
 import { formatTime } from '../output.ts';
 
 export interface FollowAlertsOptions {
-  kafka: Kafka;
+  connection: KafkaConnection;
   topic: string;
   fromBeginning: boolean;
   onAlert: (alert: CostAlert) => void;
@@ -18,37 +18,26 @@ export interface FollowAlertsOptions {
 
 /** Consumes until `signal` aborts. Resolves when the consumer has disconnected. */
 export async function followAlerts({
-  kafka,
+  connection,
   topic,
   fromBeginning,
   onAlert,
   onUndecodable,
   signal,
 }: FollowAlertsOptions): Promise<void> {
-  const codec = createAlertCodec();
-  // A group of its own: each `tollgate alerts` sees every alert. It commits nothing, so the broker
-  // drops the empty group at its next offsets cleanup (every 10 minutes by default) instead of keeping
-  // one group per run for the week that committed offsets are retained.
-  const consumer = kafka.consumer({ groupId: `tollgate-cli-alerts-${randomUUID()}` });
-  await consumer.connect();
-  try {
-    await consumer.subscribe({ topic, fromBeginning });
-    await consumer.run({
-      autoCommit: false,
-      eachMessage: async ({ message }) => {
-        if (!message.value) return;
-        const decoded = codec.decode(message.value);
-        if (decoded.ok) onAlert(decoded.value);
-        else onUndecodable?.(decoded.reason, message.offset);
-      },
-    });
-    await new Promise<void>((resolve) => {
-      if (signal.aborted) resolve();
-      else signal.addEventListener('abort', () => resolve(), { once: true });
-    });
-  } finally {
-    await consumer.disconnect();
-  }
+  const subscription = await subscribeAlerts({
+    ...connection,
+    clientId: 'tollgate-cli',
+    topic,
+    fromBeginning,
+    onAlert,
+    onUndecodable: (reason, { offset }) => onUndecodable?.(reason, offset),
+  });
+  await new Promise<void>((resolve) => {
+    if (signal.aborted) resolve();
+    else signal.addEventListener('abort', () => resolve(), { once: true });
+  });
+  await subscription.close();
 }
 
 /** An alert's observed or expected value in its unit: money to four significant digits, a count bare. */

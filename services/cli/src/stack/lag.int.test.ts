@@ -9,7 +9,8 @@ describe('consumer lag for tollgate status', { skip: skipIntegration }, () => {
   before(async () => {
     ctx = await createTestContext({ partitions: 3 });
     await ctx.createTopics();
-    const producer = ctx.kafka.producer();
+    // Idempotent: a produce retried on a busy broker must not write the messages twice.
+    const producer = ctx.kafka.producer({ idempotent: true });
     await producer.connect();
     await producer.send({
       topic: ctx.topics.usage,
