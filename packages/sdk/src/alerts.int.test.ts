@@ -31,7 +31,7 @@ describe('subscribeAlerts', { skip: skipIntegration }, () => {
   before(async () => {
     ctx = await createTestContext({ partitions: 2 });
     await ctx.createTopics(topicSpecs(ctx.topics, 2).filter((spec) => spec.name === ctx.topics.alerts));
-    producer = ctx.kafka.producer();
+    producer = ctx.kafka.producer({ idempotent: true });
     await producer.connect();
   });
   after(async () => {
