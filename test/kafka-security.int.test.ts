@@ -74,6 +74,19 @@ describe('Kafka with TLS and SASL', { skip: skipIntegration }, () => {
     );
   });
 
+  it('authenticates with SCRAM-SHA-256 and SCRAM-SHA-512 as well (what MSK and Aiven issue)', async () => {
+    assert.ok(secure.sasl);
+    const { username, password } = secure.sasl;
+    for (const mechanism of ['scram-sha-256', 'scram-sha-512'] as const) {
+      const cluster = await describeCluster({ ...secure, sasl: { mechanism, username, password } });
+      assert.equal(cluster.brokers.length, 1);
+      await assert.rejects(
+        describeCluster({ ...secure, sasl: { mechanism, username, password: 'not-the-password' } }),
+        /SASL SCRAM SHA(256|512) authentication failed/,
+      );
+    }
+  });
+
   it('refuses a wrong password and an untrusted certificate, with their reasons', async () => {
     assert.ok(secure.sasl);
     await assert.rejects(

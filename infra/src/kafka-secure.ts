@@ -36,6 +36,61 @@ interface Secrets {
   saslPassword: string;
 }
 
+/** The cluster id in the broker's storage: SCRAM credentials live in its metadata, so they go with it. */
+function clusterId(settings: InfraSettings): string | undefined {
+  try {
+    const meta = readFileSync(join(infraPaths(settings).kafkaData, 'meta.properties'), 'utf8');
+    return /^cluster\.id=(.+)$/m.exec(meta)?.[1]?.trim();
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Creates the SCRAM-SHA-256 and SCRAM-SHA-512 credentials of user `tollgate` (the SASL password) in the
+ * running broker's metadata, once per cluster: Kafka's own ConfigCommand through the plaintext listener
+ * (kafkajs has no AlterUserScramCredentials). PLAIN needs nothing: its user is in server.properties.
+ */
+export function ensureScramCredentials(
+  settings: InfraSettings,
+  javaArgs: (main: string, args: string[]) => string[],
+): void {
+  const paths = infraPaths(settings);
+  const marker = join(paths.kafkaSecure, 'scram.cluster');
+  const cluster = clusterId(settings);
+  if (cluster === undefined) return;
+  if (existsSync(marker) && readFileSync(marker, 'utf8').trim() === cluster) return;
+  const { saslPassword } = JSON.parse(
+    readFileSync(join(paths.kafkaSecure, 'secrets.json'), 'utf8'),
+  ) as Secrets;
+  settings.progress(`kafka: adding SCRAM credentials for user ${SECURE_USERNAME}`);
+  // One mechanism per request: the broker refuses to alter one user's credentials twice in a request.
+  for (const mechanism of ['SCRAM-SHA-256', 'SCRAM-SHA-512']) {
+    const result = spawnSync(
+      'java',
+      javaArgs('kafka.admin.ConfigCommand', [
+        '--bootstrap-server',
+        `127.0.0.1:${settings.kafkaPort}`,
+        '--alter',
+        '--entity-type',
+        'users',
+        '--entity-name',
+        SECURE_USERNAME,
+        '--add-config',
+        `${mechanism}=[password=${saslPassword}]`,
+      ]),
+      { encoding: 'utf8' },
+    );
+    if (result.status !== 0) {
+      const reason = `${result.stderr}${result.stdout}`.trim().split('\n').slice(-1)[0];
+      throw new TollgateError(`kafka: adding the ${mechanism} credentials failed: ${reason}`, {
+        code: 'TG_INFRA_KAFKA_SCRAM',
+      });
+    }
+  }
+  writeFileSync(marker, `${cluster}\n`);
+}
+
 function openssl(args: string[]): void {
   const result = spawnSync('openssl', args, { encoding: 'utf8' });
   if (result.error !== undefined) {

@@ -17,7 +17,7 @@ import {
 import { basename, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { createKafka, silentLogger, TollgateError } from '@tollgate/core';
-import { ensureSecureListener } from './kafka-secure.ts';
+import { ensureScramCredentials, ensureSecureListener } from './kafka-secure.ts';
 import { requireJava17, requireMaven } from './prerequisites.ts';
 import { requirePortFree, runningPid, spawnDetached, waitFor } from './processes.ts';
 import { type InfraSettings, infraPaths, kafkaBrokers } from './settings.ts';
@@ -196,5 +196,6 @@ export async function startKafka(settings: InfraSettings): Promise<{ pid: number
       code: 'TG_INFRA_KAFKA_START',
     });
   }
+  ensureScramCredentials(settings, (main, args) => javaArgs(settings, main, args));
   return { pid, started: true };
 }

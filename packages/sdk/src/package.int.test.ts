@@ -179,7 +179,7 @@ describe('the SDK as an npm package', { skip: skipIntegration }, () => {
 
   it('subscribes to alerts: the packaged schemas decode what the detector publishes', async () => {
     const published = { ...exampleCostAlert(), alert_id: 'from-the-detector' };
-    const producer = ctx.kafka.producer();
+    const producer = ctx.kafka.producer({ idempotent: true });
     await producer.connect();
     await producer.send({
       topic: ctx.topics.alerts,

@@ -167,7 +167,7 @@ describe('detector rules against Kafka', { skip: skipIntegration }, () => {
     events.sort((a, b) => a.usage.event_time - b.usage.event_time);
     await publishPriced(ctx.kafka, ctx.topics.priced, events);
     // Garbage on the priced topic: a dead letter, not a crash.
-    const producer = ctx.kafka.producer();
+    const producer = ctx.kafka.producer({ idempotent: true });
     await producer.connect();
     await producer.send({
       topic: ctx.topics.priced,

@@ -240,7 +240,7 @@ versions:
         });
 
         // A bad card on the topic (bypassing the publisher's check) is rejected; the good one stays.
-        const producer = ctx.kafka.producer();
+        const producer = ctx.kafka.producer({ idempotent: true });
         await producer.connect();
         await producer.send({
           topic: ctx.topics.rateCards,

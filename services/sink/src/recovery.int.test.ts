@@ -71,7 +71,7 @@ describe('sink recovery (real process, real Kafka and ClickHouse)', { skip: skip
     ctx = await createTestContext({ partitions: 3 });
     await ctx.createTopics();
     ch = await ctx.clickhouse();
-    producer = ctx.kafka.producer();
+    producer = ctx.kafka.producer({ idempotent: true });
     await producer.connect();
   });
   afterEach(async () => {

@@ -35,7 +35,7 @@ describe('sink (Kafka → ClickHouse)', { skip: skipIntegration }, () => {
     ctx = await createTestContext({ partitions: 2 });
     await ctx.createTopics();
     ch = await ctx.clickhouse();
-    producer = ctx.kafka.producer();
+    producer = ctx.kafka.producer({ idempotent: true });
     await producer.connect();
   });
   after(async () => {

@@ -98,7 +98,12 @@ export function createSink(options: SinkOptions): Sink {
     sessionTimeout: options.sessionTimeoutMs ?? 30_000,
     heartbeatInterval: 3_000,
   });
-  const producer = kafka.producer({ allowAutoTopicCreation: false });
+  // Idempotent: a dead letter whose produce is retried is written once.
+  const producer = kafka.producer({
+    allowAutoTopicCreation: false,
+    idempotent: true,
+    maxInFlightRequests: 1,
+  });
   const slabs = createSlabPool();
   const batcher = createBatcher({
     slabs,

@@ -74,7 +74,7 @@ describe('budgets against Kafka', { skip: skipIntegration }, () => {
         }),
       },
     ]);
-    const producer = ctx.kafka.producer();
+    const producer = ctx.kafka.producer({ idempotent: true });
     await producer.connect();
     await producer.send({
       topic: ctx.topics.policies,
