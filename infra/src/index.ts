@@ -21,7 +21,7 @@ import { kafkaAnswers, startKafka } from './kafka.ts';
 import { runningPid, stopProcess } from './processes.ts';
 import { clickhouseUrl, type InfraSettings, infraPaths, kafkaBrokers } from './settings.ts';
 
-export { ensureSecureListener, type SecureListener, secureClientEnvFile } from './kafka-secure.ts';
+export { secureClientEnvFile } from './kafka-secure.ts';
 export type { InfraSettings } from './settings.ts';
 export { clickhouseUrl, kafkaBrokers } from './settings.ts';
 

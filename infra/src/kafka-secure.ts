@@ -16,22 +16,13 @@ import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { TollgateError } from '@tollgate/core';
+import { lastOutputLine } from './processes.ts';
 import { type InfraSettings, infraPaths } from './settings.ts';
 
 export const SECURE_USERNAME = 'tollgate';
 
-export interface SecureListener {
-  brokers: string[];
-  caFile: string;
-  keystoreFile: string;
-  keystorePassword: string;
-  username: string;
-  password: string;
-  /** The client variables of this listener, as written to client.env. */
-  clientEnv: Record<string, string>;
-}
-
-interface Secrets {
+/** Made once per home, kept in secrets.json: the broker's keystore password and user tollgate's password. */
+export interface Secrets {
   keystorePassword: string;
   saslPassword: string;
 }
@@ -82,7 +73,7 @@ export function ensureScramCredentials(
       { encoding: 'utf8' },
     );
     if (result.status !== 0) {
-      const reason = `${result.stderr}${result.stdout}`.trim().split('\n').slice(-1)[0];
+      const reason = lastOutputLine(result);
       throw new TollgateError(`kafka: adding the ${mechanism} credentials failed: ${reason}`, {
         code: 'TG_INFRA_KAFKA_SCRAM',
       });
@@ -100,7 +91,7 @@ function openssl(args: string[]): void {
     );
   }
   if (result.status !== 0) {
-    const reason = `${result.stderr}${result.stdout}`.trim().split('\n').slice(-1)[0];
+    const reason = lastOutputLine(result);
     throw new TollgateError(
       `kafka: openssl ${args[0]} failed making the SASL_SSL listener's certificate: ${reason}`,
       {
@@ -171,7 +162,7 @@ export function secureClientEnvFile(settings: InfraSettings): string {
 }
 
 /** Makes the listener's certificates and passwords unless they exist; writes client.env for its port. */
-export function ensureSecureListener(settings: InfraSettings): SecureListener {
+export function ensureSecureListener(settings: InfraSettings): Secrets {
   const paths = infraPaths(settings);
   const dir = paths.kafkaSecure;
   const secretsFile = join(dir, 'secrets.json');
@@ -192,9 +183,8 @@ export function ensureSecureListener(settings: InfraSettings): SecureListener {
   }
   const secrets = JSON.parse(readFileSync(secretsFile, 'utf8')) as Secrets;
   const caFile = join(dir, 'ca.pem');
-  const brokers = [`127.0.0.1:${settings.kafkaSecurePort}`];
   const clientEnv = {
-    KAFKA_BROKERS: brokers.join(','),
+    KAFKA_BROKERS: `127.0.0.1:${settings.kafkaSecurePort}`,
     KAFKA_SSL: 'true',
     KAFKA_SSL_CA_FILE: caFile,
     KAFKA_SASL_MECHANISM: 'plain',
@@ -210,13 +200,5 @@ export function ensureSecureListener(settings: InfraSettings): SecureListener {
     { mode: 0o600 },
   );
   chmodSync(clientEnvFile, 0o600);
-  return {
-    brokers,
-    caFile,
-    keystoreFile: join(dir, 'broker.p12'),
-    keystorePassword: secrets.keystorePassword,
-    username: SECURE_USERNAME,
-    password: secrets.saslPassword,
-    clientEnv,
-  };
+  return secrets;
 }

@@ -19,7 +19,7 @@ import { createInterface } from 'node:readline';
 import { createKafka, silentLogger, TollgateError } from '@tollgate/core';
 import { ensureScramCredentials, ensureSecureListener } from './kafka-secure.ts';
 import { requireJava17, requireMaven } from './prerequisites.ts';
-import { requirePortFree, runningPid, spawnDetached, waitFor } from './processes.ts';
+import { lastOutputLine, requirePortFree, runningPid, spawnDetached, waitFor } from './processes.ts';
 import { type InfraSettings, infraPaths, kafkaBrokers } from './settings.ts';
 
 function pomDigest(pomPath: string): string {
@@ -126,7 +126,7 @@ function formatStorage(settings: InfraSettings): void {
     },
   );
   if (result.status !== 0) {
-    const reason = `${result.stderr}${result.stdout}`.trim().split('\n').slice(-1)[0];
+    const reason = lastOutputLine(result);
     throw new TollgateError(`kafka: formatting storage failed: ${reason}`, { code: 'TG_INFRA_KAFKA_FORMAT' });
   }
 }
@@ -173,7 +173,7 @@ export async function startKafka(settings: InfraSettings): Promise<{ pid: number
       CONTROLLER_PORT: settings.kafkaControllerPort,
       KAFKA_SECURE_PORT: settings.kafkaSecurePort,
       SECURE_DIR: paths.kafkaSecure,
-      SASL_PASSWORD: secure.password,
+      SASL_PASSWORD: secure.saslPassword,
       KEYSTORE_PASSWORD: secure.keystorePassword,
       DATA_DIR: paths.kafkaData,
     }),

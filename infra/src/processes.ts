@@ -137,3 +137,8 @@ export async function waitFor(
   }
   return false;
 }
+
+/** The last line a failed command printed (stderr, then stdout): its reason, for a one-line error. */
+export function lastOutputLine(result: { stderr: string; stdout: string }): string | undefined {
+  return `${result.stderr}${result.stdout}`.trim().split('\n').slice(-1)[0];
+}
