@@ -101,22 +101,77 @@ describe('local infrastructure', { skip: skipIntegration }, () => {
     assert.deepEqual(rows, [{ reason: "it's \\ broken", source_offset: '42' }]);
   });
 
-  it('records every migration once however often provisioning runs', async () => {
-    const ch = await ctx.clickhouse();
-    const options = {
-      brokers: ctx.brokers,
-      clickhouseUrl: ctx.clickhouseUrl,
-      database: ctx.database,
+  it('provisions once however often it runs: topics created, migrations recorded once each', async () => {
+    const fresh = await createTestContext({ partitions: 2 });
+    try {
+      const options = {
+        kafka: { brokers: fresh.brokers },
+        clickhouse: { url: fresh.clickhouseUrl, database: fresh.database },
+        root: repoRoot,
+        topics: fresh.topics,
+        partitions: 2,
+        progress: () => {},
+      };
+      const first = await provision(options);
+      assert.deepEqual(first.created.sort(), Object.values(fresh.topics).sort());
+      assert.ok(first.applied.length > 0);
+      const second = await provision(options);
+      assert.deepEqual(second.created, []);
+      assert.deepEqual(second.existing.sort(), Object.values(fresh.topics).sort());
+      assert.deepEqual(second.applied, []);
+      assert.deepEqual(second.mismatches, []);
+      const ch = await fresh.clickhouse();
+      const rows = await ch.rows<{ name: string; n: string }>(
+        'SELECT name, count() AS n FROM schema_migrations GROUP BY name',
+      );
+      assert.equal(rows.length, first.applied.length);
+      for (const row of rows) assert.equal(row.n, '1', row.name);
+    } finally {
+      await fresh.createTopics(); // registers the provisioned topics for deletion
+      await fresh.cleanup();
+    }
+  });
+
+  it('names every existing topic whose partitions or configs differ from what the services rely on', async () => {
+    const admin = ctx.kafka.admin();
+    await admin.connect();
+    try {
+      await admin.alterConfigs({
+        validateOnly: false,
+        resources: [
+          {
+            type: ConfigResourceTypes.TOPIC,
+            name: ctx.topics.policies,
+            configEntries: [{ name: 'cleanup.policy', value: 'delete' }],
+          },
+        ],
+      });
+    } finally {
+      await admin.disconnect();
+    }
+    const { mismatches, created } = await provision({
+      kafka: { brokers: ctx.brokers },
+      clickhouse: { url: ctx.clickhouseUrl, database: ctx.database },
       root: repoRoot,
+      topics: ctx.topics,
+      partitions: 3,
       progress: () => {},
-    };
-    await provision(options);
-    await provision(options);
-    const rows = await ch.rows<{ name: string; n: string }>(
-      'SELECT name, count() AS n FROM schema_migrations GROUP BY name',
+    });
+    assert.deepEqual(created, []);
+    const keyed = [ctx.topics.usage, ctx.topics.priced, ctx.topics.featureRepartition];
+    for (const topic of keyed)
+      assert.ok(mismatches.includes(`${topic}: has 2 partitions, Tollgate expects 3`), topic);
+    assert.ok(
+      mismatches.includes(`${ctx.topics.policies}: cleanup.policy is delete, Tollgate expects compact`),
     );
-    assert.ok(rows.length > 0);
-    for (const row of rows) assert.equal(row.n, '1', row.name);
+    // AlterConfigs (not the incremental kind) replaces every config of a topic: LogAppendTime went too.
+    assert.ok(
+      mismatches.includes(
+        `${ctx.topics.policies}: message.timestamp.type is CreateTime, Tollgate expects LogAppendTime`,
+      ),
+    );
+    // 7 keyed topics with 2 partitions instead of 3, and the policy topic's two configs
+    assert.equal(mismatches.length, 9, mismatches.join('\n'));
   });
 });
 
@@ -129,6 +184,7 @@ function stackSettings(root: string, home: string): InfraSettings {
     kafkaSecurePort: 29094,
     clickhouseHttpPort: 28123,
     clickhouseTcpPort: 29000,
+    clickhouseHttpsPort: 28443,
     clickhouseDatabase: 'tollgate',
     allowApt: true,
     progress: () => {},

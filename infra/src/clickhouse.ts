@@ -1,12 +1,49 @@
 /**
  * The local ClickHouse server: Debian's package (installed with apt when missing), run as a plain
- * process with its config and data under the state folder, never as the system service.
+ * process with its config and data under the state folder, never as the system service. Beside its http
+ * port it serves https with a certificate from a CA of the stack's own, so that every client's
+ * CLICKHOUSE_URL=https://… and CLICKHOUSE_CA_FILE path is tested against a real TLS server.
  */
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { TollgateError } from '@tollgate/core';
 import { findClickHouse, installClickHouse } from './prerequisites.ts';
 import { requirePortFree, runningPid, spawnDetached, waitFor } from './processes.ts';
 import { clickhouseUrl, type InfraSettings, infraPaths } from './settings.ts';
+import { makeServerCertificate, writeEnvFile } from './tls.ts';
+
+/** client.env of the https port: CLICKHOUSE_URL and CLICKHOUSE_CA_FILE for it. */
+export function clickhouseSecureClientEnvFile(settings: InfraSettings): string {
+  return join(infraPaths(settings).clickhouseSecure, 'client.env');
+}
+
+/**
+ * The https port's CA and certificate, made once per TOLLGATE_HOME under .tollgate/clickhouse/secure/
+ * (ca.pem for clients; server.pem and server.key for the server), and client.env for the port, rewritten
+ * at every start: `env $(cat .tollgate/clickhouse/secure/client.env) ./tollgate report`.
+ */
+function ensureHttpsCertificate(settings: InfraSettings): { certFile: string; keyFile: string } {
+  const dir = infraPaths(settings).clickhouseSecure;
+  const files = {
+    caFile: join(dir, 'ca.pem'),
+    certFile: join(dir, 'server.pem'),
+    keyFile: join(dir, 'server.key'),
+  };
+  if (!Object.values(files).every((file) => existsSync(file))) {
+    const staging = `${dir}.new`;
+    rmSync(staging, { recursive: true, force: true });
+    mkdirSync(staging, { recursive: true, mode: 0o700 });
+    settings.progress('clickhouse: making a local CA and certificate for the https port (openssl)');
+    makeServerCertificate(staging, 'server', 'clickhouse', "the https port's certificate");
+    rmSync(dir, { recursive: true, force: true });
+    renameSync(staging, dir);
+  }
+  writeEnvFile(clickhouseSecureClientEnvFile(settings), {
+    CLICKHOUSE_URL: `https://127.0.0.1:${settings.clickhouseHttpsPort}`,
+    CLICKHOUSE_CA_FILE: files.caFile,
+  });
+  return files;
+}
 
 export async function clickhouseAnswers(settings: InfraSettings): Promise<boolean> {
   try {
@@ -23,6 +60,7 @@ export async function startClickHouse(settings: InfraSettings): Promise<{ pid: n
   if (running !== undefined) return { pid: running, started: false };
   await requirePortFree(settings.clickhouseHttpPort, 'ClickHouse HTTP', 'TOLLGATE_CLICKHOUSE_HTTP_PORT');
   await requirePortFree(settings.clickhouseTcpPort, 'ClickHouse native', 'TOLLGATE_CLICKHOUSE_TCP_PORT');
+  await requirePortFree(settings.clickhouseHttpsPort, 'ClickHouse https', 'TOLLGATE_CLICKHOUSE_HTTPS_PORT');
   let binary = findClickHouse();
   if (!binary) {
     installClickHouse(settings.progress, settings.allowApt);
@@ -40,11 +78,15 @@ export async function startClickHouse(settings: InfraSettings): Promise<{ pid: n
   ]) {
     mkdirSync(dir, { recursive: true });
   }
+  const tls = ensureHttpsCertificate(settings);
   const values: Record<string, string> = {
     LOG_DIR: paths.clickhouseLogDir,
     DATA_DIR: paths.clickhouseData,
     HTTP_PORT: String(settings.clickhouseHttpPort),
     TCP_PORT: String(settings.clickhouseTcpPort),
+    HTTPS_PORT: String(settings.clickhouseHttpsPort),
+    CERT_FILE: tls.certFile,
+    KEY_FILE: tls.keyFile,
   };
   const config = readFileSync(paths.clickhouseTemplate, 'utf8').replaceAll(
     /\{\{([A-Z_]+)\}\}/g,

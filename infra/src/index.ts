@@ -7,16 +7,24 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
   applyMigrations,
+  type ClickHouseConnection,
   createClickHouse,
   createKafka,
   ensureDatabase,
   ensureTopics,
+  type KafkaConnection,
+  kafkaError,
   loadMigrations,
   silentLogger,
   TollgateError,
+  type TopicNames,
+  topicMismatches,
   topicSpecs,
 } from '@tollgate/core';
 import { clickhouseAnswers, startClickHouse } from './clickhouse.ts';
+
+export { clickhouseSecureClientEnvFile } from './clickhouse.ts';
+
 import { kafkaAnswers, startKafka } from './kafka.ts';
 import { runningPid, stopProcess } from './processes.ts';
 import { clickhouseUrl, type InfraSettings, infraPaths, kafkaBrokers } from './settings.ts';
@@ -71,13 +79,18 @@ export async function infraUp(settings: InfraSettings): Promise<InfraUpResult> {
   return withLock(settings, async () => {
     // Both servers start concurrently: the JVM's start-up hides ClickHouse's.
     const [kafka, clickhouse] = await Promise.all([startKafka(settings), startClickHouse(settings)]);
-    const { created, applied } = await provision({
-      brokers: kafkaBrokers(settings),
-      clickhouseUrl: clickhouseUrl(settings),
-      database: settings.clickhouseDatabase,
+    const { created, applied, mismatches, changed } = await provision({
+      kafka: { brokers: kafkaBrokers(settings) },
+      clickhouse: { url: clickhouseUrl(settings), database: settings.clickhouseDatabase },
       root: settings.root,
       progress: settings.progress,
     });
+    for (const problem of mismatches) settings.progress(`kafka: WARNING topic ${problem}`);
+    for (const name of changed) {
+      settings.progress(
+        `clickhouse: WARNING migration ${name} changed after it was applied; add a new migration instead`,
+      );
+    }
     return {
       kafka,
       clickhouse,
@@ -89,40 +102,57 @@ export async function infraUp(settings: InfraSettings): Promise<InfraUpResult> {
 }
 
 export interface ProvisionOptions {
-  brokers: string[];
-  clickhouseUrl: string;
-  database: string;
+  kafka: KafkaConnection;
+  clickhouse: ClickHouseConnection;
   root: string;
   progress: (line: string) => void;
-  clickhouseUser?: string;
-  clickhousePassword?: string;
+  /** Topic names; a TOPIC_PREFIX'd set for stacks that share a cluster. */
+  topics?: TopicNames;
+  /** Partitions of the keyed topics (usage, priced, the detector's); the others have one. */
+  partitions?: number;
+  /** Replicas of each new topic; -1 (default) takes the cluster's default.replication.factor. */
+  replicationFactor?: number;
+}
+
+export interface ProvisionResult {
+  created: string[];
+  existing: string[];
+  /** How existing topics differ from what Tollgate needs, one line each (see topicMismatches). */
+  mismatches: string[];
+  applied: string[];
+  alreadyApplied: string[];
+  /** Migrations whose file changed after they were applied (a new migration should have been added). */
+  changed: string[];
 }
 
 /**
- * Creates missing topics and applies pending migrations, against any Kafka and ClickHouse (the
- * local stack, docker-compose's, or a staging cluster).
+ * Creates missing topics, checks the existing ones, and applies pending migrations, against any Kafka
+ * and ClickHouse: the local stack, docker-compose's, or a production cluster (`tollgate provision`).
+ * Idempotent: a second run creates and applies nothing.
  */
-export async function provision(
-  settings: ProvisionOptions,
-): Promise<{ created: string[]; applied: string[] }> {
+export async function provision(settings: ProvisionOptions): Promise<ProvisionResult> {
   const logger = silentLogger();
-  const kafka = createKafka({ brokers: settings.brokers, clientId: 'tollgate-infra', logger });
+  const specs = topicSpecs(settings.topics, settings.partitions);
+  const kafka = createKafka({ ...settings.kafka, clientId: 'tollgate-provision', logger });
   const admin = kafka.admin();
-  await admin.connect();
-  let created: string[];
+  let topics: { created: string[]; existing: string[]; mismatches: string[] };
   try {
-    ({ created } = await ensureTopics(admin, topicSpecs()));
+    await admin.connect();
+    const { created, existing } = await ensureTopics(admin, specs, {
+      ...(settings.replicationFactor === undefined ? {} : { replicationFactor: settings.replicationFactor }),
+    });
+    for (const topic of created) settings.progress(`kafka: created topic ${topic}`);
+    const mismatches = await topicMismatches(
+      admin,
+      specs.filter((spec) => existing.includes(spec.name)),
+    );
+    topics = { created, existing, mismatches };
+  } catch (err) {
+    throw err instanceof TollgateError ? err : kafkaError('provision', err);
   } finally {
     await admin.disconnect();
   }
-  for (const topic of created) settings.progress(`kafka: created topic ${topic}`);
-  const chOptions = {
-    url: settings.clickhouseUrl,
-    database: settings.database,
-    username: settings.clickhouseUser,
-    password: settings.clickhousePassword,
-    logger,
-  };
+  const chOptions = { ...settings.clickhouse, logger };
   await ensureDatabase(chOptions);
   const ch = createClickHouse(chOptions);
   try {
@@ -130,12 +160,12 @@ export async function provision(
     const result = await applyMigrations(ch, migrations, (name) =>
       settings.progress(`clickhouse: applied migration ${name}`),
     );
-    for (const name of result.changed) {
-      settings.progress(
-        `clickhouse: WARNING migration ${name} changed after it was applied; add a new migration instead`,
-      );
-    }
-    return { created, applied: result.applied };
+    return {
+      ...topics,
+      applied: result.applied,
+      alreadyApplied: result.alreadyApplied,
+      changed: result.changed,
+    };
   } finally {
     await ch.close();
   }

@@ -13,11 +13,12 @@
  */
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { TollgateError } from '@tollgate/core';
 import { lastOutputLine } from './processes.ts';
 import { type InfraSettings, infraPaths } from './settings.ts';
+import { makeServerCertificate, openssl, writeEnvFile } from './tls.ts';
 
 export const SECURE_USERNAME = 'tollgate';
 
@@ -82,78 +83,22 @@ export function ensureScramCredentials(
   writeFileSync(marker, `${cluster}\n`);
 }
 
-function openssl(args: string[]): void {
-  const result = spawnSync('openssl', args, { encoding: 'utf8' });
-  if (result.error !== undefined) {
-    throw new TollgateError(
-      "kafka: openssl is needed to make the SASL_SSL listener's certificate: install it (apt-get install openssl)",
-      { code: 'TG_INFRA_PREREQUISITE' },
-    );
-  }
-  if (result.status !== 0) {
-    const reason = lastOutputLine(result);
-    throw new TollgateError(
-      `kafka: openssl ${args[0]} failed making the SASL_SSL listener's certificate: ${reason}`,
-      {
-        code: 'TG_INFRA_KAFKA_TLS',
-      },
-    );
-  }
-}
-
-/**
- * A CA and a broker certificate for 127.0.0.1/localhost signed by it (P-256 keys), in a fresh folder:
- * ca.pem for clients, broker.p12 (key, certificate, CA) for the broker.
- */
+/** The listener's CA and certificate in a fresh folder: ca.pem for clients, broker.p12 for the broker. */
 function makeCertificates(dir: string, password: string): void {
-  const file = (name: string) => join(dir, name);
-  const ecKey = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
+  const purpose = "the SASL_SSL listener's certificate";
+  const { caFile, certFile, keyFile } = makeServerCertificate(dir, 'broker', 'kafka', purpose);
   openssl(
-    ['req', '-x509', ...ecKey, '-keyout', file('ca.key'), '-out', file('ca.pem'), '-days', '3650']
-      .concat(['-subj', '/CN=Tollgate local CA', '-addext', 'basicConstraints=critical,CA:TRUE'])
-      .concat(['-addext', 'keyUsage=critical,keyCertSign,cRLSign']),
+    ['pkcs12', '-export', '-in', certFile, '-inkey', keyFile, '-certfile', caFile, '-name', 'broker'].concat([
+      '-out',
+      join(dir, 'broker.p12'),
+      '-passout',
+      `pass:${password}`,
+    ]),
+    'kafka',
+    purpose,
   );
-  openssl([
-    'req',
-    ...ecKey,
-    '-keyout',
-    file('broker.key'),
-    '-out',
-    file('broker.csr'),
-    '-subj',
-    '/CN=127.0.0.1',
-  ]);
-  writeFileSync(
-    file('broker.ext'),
-    'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n',
-  );
-  openssl(
-    ['x509', '-req', '-in', file('broker.csr'), '-CA', file('ca.pem'), '-CAkey', file('ca.key')]
-      .concat([
-        '-set_serial',
-        `0x${randomBytes(8).toString('hex')}`,
-        '-days',
-        '3650',
-        '-extfile',
-        file('broker.ext'),
-      ])
-      .concat(['-out', file('broker.pem')]),
-  );
-  openssl(
-    [
-      'pkcs12',
-      '-export',
-      '-in',
-      file('broker.pem'),
-      '-inkey',
-      file('broker.key'),
-      '-certfile',
-      file('ca.pem'),
-    ].concat(['-name', 'broker', '-out', file('broker.p12'), '-passout', `pass:${password}`]),
-  );
-  // Only the broker's PKCS#12 and the CA certificate stay. The CA's key signs nothing after this: a
-  // stack that needs a new certificate makes a new CA.
-  for (const name of ['ca.key', 'broker.key', 'broker.csr', 'broker.ext']) rmSync(file(name));
+  // The broker reads its key from the PKCS#12 file only.
+  rmSync(keyFile);
 }
 
 /** client.env of the SASL_SSL listener: the variables a Tollgate client needs to use it. */
@@ -191,14 +136,6 @@ export function ensureSecureListener(settings: InfraSettings): Secrets {
     KAFKA_SASL_USERNAME: SECURE_USERNAME,
     KAFKA_SASL_PASSWORD: secrets.saslPassword,
   };
-  const clientEnvFile = secureClientEnvFile(settings);
-  writeFileSync(
-    clientEnvFile,
-    `${Object.entries(clientEnv)
-      .map(([name, value]) => `${name}=${value}`)
-      .join('\n')}\n`,
-    { mode: 0o600 },
-  );
-  chmodSync(clientEnvFile, 0o600);
+  writeEnvFile(secureClientEnvFile(settings), clientEnv);
   return secrets;
 }

@@ -12,6 +12,8 @@ export interface InfraSettings {
   kafkaSecurePort: number;
   clickhouseHttpPort: number;
   clickhouseTcpPort: number;
+  /** ClickHouse's https port (TLS with the stack's own CA, see clickhouse-secure.ts). */
+  clickhouseHttpsPort: number;
   clickhouseDatabase: string;
   /** Installs missing system packages (ClickHouse) with apt-get when true. */
   allowApt: boolean;
@@ -37,6 +39,7 @@ export function infraPaths(settings: InfraSettings) {
     clickhouseData: join(home, 'clickhouse', 'data'),
     clickhouseConfig: join(home, 'clickhouse', 'config.xml'),
     clickhouseUsers: join(home, 'clickhouse', 'users.xml'),
+    clickhouseSecure: join(home, 'clickhouse', 'secure'),
     clickhouseLogDir: join(home, 'logs', 'clickhouse'),
     clickhousePid: join(home, 'run', 'clickhouse.pid'),
     clickhouseTemplate: join(root, 'infra', 'clickhouse', 'config.xml'),

@@ -50,6 +50,7 @@ export function infrastructure(): Promise<Endpoints> {
       kafkaSecurePort: 9094,
       clickhouseHttpPort: 8123,
       clickhouseTcpPort: 9000,
+      clickhouseHttpsPort: 8443,
       clickhouseDatabase: 'tollgate',
       allowApt: true,
       progress: () => {},
@@ -66,8 +67,21 @@ export function infrastructure(): Promise<Endpoints> {
  */
 export async function secureKafkaEnv(): Promise<Record<string, string>> {
   await infrastructure();
-  const file =
-    process.env.TOLLGATE_KAFKA_SECURE_ENV ?? resolve(repoRoot, '.tollgate', 'kafka', 'secure', 'client.env');
+  return readEnvFile(
+    process.env.TOLLGATE_KAFKA_SECURE_ENV ?? resolve(repoRoot, '.tollgate', 'kafka', 'secure', 'client.env'),
+  );
+}
+
+/** The local ClickHouse's https port: CLICKHOUSE_URL=https://… and CLICKHOUSE_CA_FILE, from its client.env. */
+export async function secureClickHouseEnv(): Promise<Record<string, string>> {
+  await infrastructure();
+  return readEnvFile(
+    process.env.TOLLGATE_CLICKHOUSE_SECURE_ENV ??
+      resolve(repoRoot, '.tollgate', 'clickhouse', 'secure', 'client.env'),
+  );
+}
+
+function readEnvFile(file: string): Record<string, string> {
   return Object.fromEntries(
     readFileSync(file, 'utf8')
       .split('\n')

@@ -17,11 +17,19 @@ import type { Sql } from './sql.ts';
 
 export type { ClickHouseClient } from '@clickhouse/client';
 
-export interface CreateClickHouseOptions {
+/** TLS to an https:// server: a private CA, and a client certificate with its key for mutual TLS (PEM). */
+export type ClickHouseTls = { ca: string } | { ca: string; cert: string; key: string };
+
+/** Where ClickHouse is and how to reach it: built by clickhouseConnection from CLICKHOUSE_* variables. */
+export interface ClickHouseConnection {
   url: string;
   database: string;
   username?: string;
   password?: string;
+  tls?: ClickHouseTls;
+}
+
+export interface CreateClickHouseOptions extends ClickHouseConnection {
   requestTimeoutMs?: number;
   /** gzip level of request bodies (1 = fastest); the compression itself is not optional, see above. */
   requestGzipLevel?: number;
@@ -70,6 +78,16 @@ const NETWORK_CODES = new Set([
   'UND_ERR_SOCKET',
 ]);
 
+/** Node's codes for a server certificate it cannot verify against the CAs it was given. */
+const TLS_VERIFY_CODES = new Set([
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'CERT_UNTRUSTED',
+]);
+
 export function clickhouseError(operation: string, err: unknown): TollgateError {
   if (err instanceof TollgateError) return err;
   const e = err as { code?: string | number; message?: string };
@@ -86,6 +104,13 @@ export function clickhouseError(operation: string, err: unknown): TollgateError 
   }
   const networkCode = typeof e?.code === 'string' ? e.code : undefined;
   const isTimeout = message === 'Timeout error.' || (err as Error)?.name === 'TimeoutError';
+  if (networkCode !== undefined && TLS_VERIFY_CODES.has(networkCode)) {
+    // Node's own hint (--use-system-ca) does not fit a private CA: name the setting that does.
+    return new TollgateError(
+      `clickhouse ${operation} failed: the server's certificate is not trusted (${networkCode}); set CLICKHOUSE_CA_FILE to the PEM file of the CA that signed it`,
+      { code: `TG_CLICKHOUSE_${networkCode}`, retriable: false, cause: err },
+    );
+  }
   return new TollgateError(`clickhouse ${operation} failed: ${firstLine(message)}`, {
     code: isTimeout ? 'TG_CLICKHOUSE_TIMEOUT' : `TG_CLICKHOUSE_${networkCode ?? 'UNAVAILABLE'}`,
     retriable:
@@ -108,11 +133,17 @@ function text(statement: Sql | string): string {
   return typeof statement === 'string' ? statement : statement.text;
 }
 
+function clientTls(tls: ClickHouseTls) {
+  const ca_cert = Buffer.from(tls.ca);
+  return 'cert' in tls ? { ca_cert, cert: Buffer.from(tls.cert), key: Buffer.from(tls.key) } : { ca_cert };
+}
+
 export function createClickHouse({
   url,
   database,
   username = 'default',
   password = '',
+  tls,
   requestTimeoutMs = 30_000,
   requestGzipLevel = 1,
   logger: _logger,
@@ -122,6 +153,7 @@ export function createClickHouse({
     database,
     username,
     password,
+    ...(tls === undefined ? {} : { tls: clientTls(tls) }),
     request_timeout: requestTimeoutMs,
     // A cut connection must never insert a prefix of the rows (see the header).
     compression: { request: { codec: 'gzip', level: requestGzipLevel }, response: false },

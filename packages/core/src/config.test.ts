@@ -3,7 +3,13 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { kafkaConfig, kafkaConnection, loadConfig } from './config.ts';
+import {
+  clickhouseConfig,
+  clickhouseConnection,
+  kafkaConfig,
+  kafkaConnection,
+  loadConfig,
+} from './config.ts';
 import { ConfigError } from './errors.ts';
 import { z } from './index.ts';
 
@@ -13,17 +19,25 @@ writeFileSync(ca, '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\
 
 /** The connection a service gets from these variables, or the message of the error it stops with. */
 function connect(env: Record<string, string>) {
+  return orConfigError(() => kafkaConnection(loadConfig(z.object(kafkaConfig), env)));
+}
+
+function connectClickHouse(env: Record<string, string>) {
+  return orConfigError(() => clickhouseConnection(loadConfig(z.object(clickhouseConfig), env)));
+}
+
+function orConfigError<T>(build: () => T): T | string {
   try {
-    return kafkaConnection(loadConfig(z.object(kafkaConfig), env));
+    return build();
   } catch (err) {
     if (err instanceof ConfigError) return err.message;
     throw err;
   }
 }
 
-describe('Kafka connection settings (KAFKA_SSL*, KAFKA_SASL_*)', () => {
-  after(() => rmSync(dir, { recursive: true, force: true }));
+after(() => rmSync(dir, { recursive: true, force: true }));
 
+describe('Kafka connection settings (KAFKA_SSL*, KAFKA_SASL_*)', () => {
   it('is plaintext without authentication by default', () => {
     assert.deepEqual(connect({}), { brokers: ['127.0.0.1:9092'], ssl: undefined, sasl: undefined });
   });
@@ -77,6 +91,69 @@ describe('Kafka connection settings (KAFKA_SSL*, KAFKA_SASL_*)', () => {
     assert.equal(
       connect({ KAFKA_SASL_USERNAME: 'svc', KAFKA_SASL_PASSWORD: 'x' }),
       'invalid configuration: KAFKA_SASL_USERNAME: is set but KAFKA_SASL_MECHANISM is not (plain, scram-sha-256, scram-sha-512); KAFKA_SASL_PASSWORD: is set but KAFKA_SASL_MECHANISM is not (plain, scram-sha-256, scram-sha-512)',
+    );
+  });
+});
+
+describe('ClickHouse connection settings (CLICKHOUSE_*)', () => {
+  const key = join(dir, 'client.key');
+  writeFileSync(key, '-----BEGIN PRIVATE KEY-----\nMIIB\n-----END PRIVATE KEY-----\n');
+
+  it('is the local server as user default without TLS by default', () => {
+    assert.deepEqual(connectClickHouse({}), {
+      url: 'http://127.0.0.1:8123',
+      database: 'tollgate',
+      username: 'default',
+      password: '',
+    });
+  });
+
+  it('takes an https URL with the system CAs, or with a CA file and a client certificate read at start', () => {
+    const url = 'https://ch.internal:8443';
+    assert.deepEqual(connectClickHouse({ CLICKHOUSE_URL: url, CLICKHOUSE_USER: 'tollgate' }), {
+      url,
+      database: 'tollgate',
+      username: 'tollgate',
+      password: '',
+    });
+    const withCa = connectClickHouse({ CLICKHOUSE_URL: url, CLICKHOUSE_CA_FILE: ca });
+    assert.ok(typeof withCa === 'object');
+    assert.deepEqual(Object.keys(withCa.tls ?? {}), ['ca']);
+    assert.match(String(withCa.tls?.ca), /BEGIN CERTIFICATE/);
+    const mutual = connectClickHouse({
+      CLICKHOUSE_URL: url,
+      CLICKHOUSE_CA_FILE: ca,
+      CLICKHOUSE_CERT_FILE: ca,
+      CLICKHOUSE_KEY_FILE: key,
+    });
+    assert.ok(typeof mutual === 'object' && mutual.tls !== undefined && 'key' in mutual.tls);
+    assert.match(mutual.tls.key, /BEGIN PRIVATE KEY/);
+  });
+
+  it('names the variable and the reason for every setting that cannot work', () => {
+    assert.match(
+      String(connectClickHouse({ CLICKHOUSE_URL: 'ch:8123' })),
+      /^invalid configuration: CLICKHOUSE_URL: must be an http:\/\/ or https:\/\/ URL$/,
+    );
+    assert.equal(
+      connectClickHouse({ CLICKHOUSE_CA_FILE: ca }),
+      'invalid configuration: CLICKHOUSE_CA_FILE: is set but CLICKHOUSE_URL is not https:// (http://127.0.0.1:8123)',
+    );
+    assert.equal(
+      connectClickHouse({ CLICKHOUSE_URL: 'https://ch:8443', CLICKHOUSE_CA_FILE: join(dir, 'gone.pem') }),
+      `invalid configuration: CLICKHOUSE_CA_FILE: cannot read ${join(dir, 'gone.pem')} (ENOENT)`,
+    );
+    assert.equal(
+      connectClickHouse({ CLICKHOUSE_URL: 'https://ch:8443', CLICKHOUSE_KEY_FILE: key }),
+      'invalid configuration: CLICKHOUSE_CERT_FILE: is required with CLICKHOUSE_KEY_FILE',
+    );
+    assert.equal(
+      connectClickHouse({
+        CLICKHOUSE_URL: 'https://ch:8443',
+        CLICKHOUSE_CERT_FILE: ca,
+        CLICKHOUSE_KEY_FILE: key,
+      }),
+      'invalid configuration: CLICKHOUSE_CA_FILE: is required with CLICKHOUSE_CERT_FILE (mutual TLS)',
     );
   });
 });

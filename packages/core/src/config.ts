@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
+import type { ClickHouseConnection } from './clickhouse.ts';
 import { ConfigError } from './errors.ts';
 import { type KafkaConnection, type KafkaSsl, SASL_MECHANISMS } from './kafka-connection.ts';
 import { fieldName, fieldProblems } from './zod-issues.ts';
@@ -49,17 +50,30 @@ export const kafkaConfig = {
   KAFKA_SASL_PASSWORD: z.string().min(1).optional(),
 };
 
-/** Variables every service shares; services extend this schema with their own. */
-export const commonConfig = {
-  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-  ...kafkaConfig,
-  CLICKHOUSE_URL: z.url().default('http://127.0.0.1:8123'),
+/** Where ClickHouse is and how to authenticate to it (clickhouseConnection turns them into client options). */
+export const clickhouseConfig = {
+  /** HTTP(S) endpoint; https:// for TLS (system CAs unless CLICKHOUSE_CA_FILE is given). */
+  CLICKHOUSE_URL: z
+    .url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' })
+    .default('http://127.0.0.1:8123'),
   CLICKHOUSE_DATABASE: z
     .string()
     .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be a plain identifier')
     .default('tollgate'),
   CLICKHOUSE_USER: z.string().default('default'),
   CLICKHOUSE_PASSWORD: z.string().default(''),
+  /** PEM file of the CA that signed the server's certificate, when not a public CA. */
+  CLICKHOUSE_CA_FILE: z.string().min(1).optional(),
+  /** PEM client certificate and its key, for servers that authenticate clients by TLS (mTLS). */
+  CLICKHOUSE_CERT_FILE: z.string().min(1).optional(),
+  CLICKHOUSE_KEY_FILE: z.string().min(1).optional(),
+};
+
+/** Variables every service shares; services extend this schema with their own. */
+export const commonConfig = {
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  ...kafkaConfig,
+  ...clickhouseConfig,
   HTTP_HOST: z.string().default('127.0.0.1'),
   SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().positive().default(10_000),
 };
@@ -70,18 +84,21 @@ type KafkaVariables = z.infer<z.ZodObject<typeof kafkaConfig>>;
  * The brokers and how to reach them, from a service's validated KAFKA_* variables: TLS files read once,
  * here. Settings that only make sense together are checked together, each problem naming its variable.
  */
-export function kafkaConnection(config: KafkaVariables): KafkaConnection {
-  const problems: string[] = [];
-  const files = {
-    KAFKA_SSL_CA_FILE: config.KAFKA_SSL_CA_FILE,
-    KAFKA_SSL_CERT_FILE: config.KAFKA_SSL_CERT_FILE,
-    KAFKA_SSL_KEY_FILE: config.KAFKA_SSL_KEY_FILE,
-  };
-  const read = (name: keyof typeof files): string | undefined => {
-    const path = files[name];
-    if (path === undefined) return undefined;
-    if (!config.KAFKA_SSL) {
-      problems.push(`${name}: is set but KAFKA_SSL is not; set KAFKA_SSL=true`);
+/**
+ * Reads the PEM files of a TLS setting: a CA, and a client certificate with its key (both or neither).
+ * `tlsOff` names why the files cannot be used, when TLS is not on; every problem goes to `problems`.
+ */
+function readTlsFiles(
+  names: { ca: string; cert: string; key: string },
+  env: { readonly [name: string]: unknown },
+  tlsOff: string | undefined,
+  problems: string[],
+): { ca?: string; cert?: string; key?: string } {
+  const read = (name: string): string | undefined => {
+    const path = env[name];
+    if (typeof path !== 'string') return undefined;
+    if (tlsOff !== undefined) {
+      problems.push(`${name}: is set but ${tlsOff}`);
       return undefined;
     }
     try {
@@ -91,15 +108,23 @@ export function kafkaConnection(config: KafkaVariables): KafkaConnection {
       return undefined;
     }
   };
-  const ca = read('KAFKA_SSL_CA_FILE');
-  const cert = read('KAFKA_SSL_CERT_FILE');
-  const key = read('KAFKA_SSL_KEY_FILE');
-  if ((files.KAFKA_SSL_CERT_FILE === undefined) !== (files.KAFKA_SSL_KEY_FILE === undefined)) {
-    const missing = files.KAFKA_SSL_CERT_FILE === undefined ? 'KAFKA_SSL_CERT_FILE' : 'KAFKA_SSL_KEY_FILE';
-    problems.push(
-      `${missing}: is required with ${missing === 'KAFKA_SSL_CERT_FILE' ? 'KAFKA_SSL_KEY_FILE' : 'KAFKA_SSL_CERT_FILE'}`,
-    );
+  const files = { ca: read(names.ca), cert: read(names.cert), key: read(names.key) };
+  if ((env[names.cert] === undefined) !== (env[names.key] === undefined)) {
+    const [missing, given] =
+      env[names.cert] === undefined ? [names.cert, names.key] : [names.key, names.cert];
+    problems.push(`${missing}: is required with ${given}`);
   }
+  return Object.fromEntries(Object.entries(files).filter(([, value]) => value !== undefined));
+}
+
+export function kafkaConnection(config: KafkaVariables): KafkaConnection {
+  const problems: string[] = [];
+  const files = readTlsFiles(
+    { ca: 'KAFKA_SSL_CA_FILE', cert: 'KAFKA_SSL_CERT_FILE', key: 'KAFKA_SSL_KEY_FILE' },
+    config,
+    config.KAFKA_SSL ? undefined : 'KAFKA_SSL is not; set KAFKA_SSL=true',
+    problems,
+  );
   const {
     KAFKA_SASL_MECHANISM: mechanism,
     KAFKA_SASL_USERNAME: username,
@@ -120,14 +145,7 @@ export function kafkaConnection(config: KafkaVariables): KafkaConnection {
   if (problems.length > 0)
     throw new ConfigError(`invalid configuration: ${problems.join('; ')}`, { problems });
   let ssl: KafkaSsl | undefined;
-  if (config.KAFKA_SSL) {
-    const options = {
-      ...(ca === undefined ? {} : { ca }),
-      ...(cert === undefined ? {} : { cert }),
-      ...(key === undefined ? {} : { key }),
-    };
-    ssl = Object.keys(options).length > 0 ? options : true;
-  }
+  if (config.KAFKA_SSL) ssl = Object.keys(files).length > 0 ? files : true;
   return {
     brokers: config.KAFKA_BROKERS,
     ssl,
@@ -135,5 +153,36 @@ export function kafkaConnection(config: KafkaVariables): KafkaConnection {
       mechanism === undefined || username === undefined || password === undefined
         ? undefined
         : { mechanism, username, password },
+  };
+}
+
+type ClickHouseVariables = z.infer<z.ZodObject<typeof clickhouseConfig>>;
+
+/**
+ * Where ClickHouse is and how to authenticate, from a service's validated CLICKHOUSE_* variables: TLS
+ * files read once, here, and only with an https:// URL. @clickhouse/client checks a client certificate's
+ * server against a CA file, so mutual TLS needs CLICKHOUSE_CA_FILE as well (a public CA's bundle will do).
+ */
+export function clickhouseConnection(config: ClickHouseVariables): ClickHouseConnection {
+  const problems: string[] = [];
+  const https = new URL(config.CLICKHOUSE_URL).protocol === 'https:';
+  const { ca, cert, key } = readTlsFiles(
+    { ca: 'CLICKHOUSE_CA_FILE', cert: 'CLICKHOUSE_CERT_FILE', key: 'CLICKHOUSE_KEY_FILE' },
+    config,
+    https ? undefined : `CLICKHOUSE_URL is not https:// (${config.CLICKHOUSE_URL})`,
+    problems,
+  );
+  if (cert !== undefined && key !== undefined && ca === undefined)
+    problems.push('CLICKHOUSE_CA_FILE: is required with CLICKHOUSE_CERT_FILE (mutual TLS)');
+  if (problems.length > 0)
+    throw new ConfigError(`invalid configuration: ${problems.join('; ')}`, { problems });
+  return {
+    url: config.CLICKHOUSE_URL,
+    database: config.CLICKHOUSE_DATABASE,
+    username: config.CLICKHOUSE_USER,
+    password: config.CLICKHOUSE_PASSWORD,
+    ...(ca === undefined
+      ? {}
+      : { tls: cert === undefined || key === undefined ? { ca } : { ca, cert, key } }),
   };
 }

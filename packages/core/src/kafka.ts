@@ -82,27 +82,80 @@ export function createKafka({
 }
 
 /** Creates the topics that are missing; existing topics are left alone (their configs are not altered). */
+/**
+ * Creates the topics of `specs` that do not exist yet. `replicationFactor` -1 (the default) takes the
+ * cluster's default.replication.factor, which is what a production cluster is set up with.
+ */
 export async function ensureTopics(
   admin: Admin,
   specs: TopicSpec[],
+  { replicationFactor = -1 }: { replicationFactor?: number } = {},
 ): Promise<{ created: string[]; existing: string[] }> {
   const present = new Set(await admin.listTopics());
   const missing = specs.filter((spec) => !present.has(spec.name));
   if (missing.length > 0) {
-    await admin.createTopics({
-      waitForLeaders: true,
-      topics: missing.map((spec) => ({
-        topic: spec.name,
-        numPartitions: spec.partitions,
-        replicationFactor: 1,
-        configEntries: Object.entries(spec.config).map(([name, value]) => ({ name, value })),
-      })),
-    });
+    try {
+      await admin.createTopics({
+        waitForLeaders: true,
+        topics: missing.map((spec) => ({
+          topic: spec.name,
+          numPartitions: spec.partitions,
+          replicationFactor,
+          configEntries: Object.entries(spec.config).map(([name, value]) => ({ name, value })),
+        })),
+      });
+    } catch (err) {
+      // kafkajs puts each topic's broker error in `errors`; the message alone says only "Topic creation errors".
+      const errors = (err as { errors?: { topic?: string; type?: string; message?: string }[] }).errors;
+      if (!Array.isArray(errors)) throw kafkaError('create topics', err);
+      const reasons = errors.map((e) => `${e.topic}: ${e.type ?? e.message}`).join('; ');
+      throw new TollgateError(`kafka create topics failed: ${reasons}`, {
+        code: 'TG_KAFKA_CREATE_TOPICS',
+        cause: err,
+      });
+    }
   }
   return {
     created: missing.map((spec) => spec.name),
     existing: specs.filter((spec) => present.has(spec.name)).map((spec) => spec.name),
   };
+}
+
+/** The topic configs Tollgate relies on for correctness (retention by arrival, compaction of state). */
+const CHECKED_TOPIC_CONFIGS = ['cleanup.policy', 'message.timestamp.type'];
+
+/**
+ * How existing topics differ from their specs where it matters: partition counts (the detector's
+ * changelogs are partitioned like its input) and the configs above. One line per difference.
+ */
+export async function topicMismatches(admin: Admin, specs: TopicSpec[]): Promise<string[]> {
+  if (specs.length === 0) return [];
+  const names = specs.map((spec) => spec.name);
+  const { topics } = await admin.fetchTopicMetadata({ topics: names });
+  const described = await admin.describeConfigs({
+    includeSynonyms: false,
+    resources: names.map((name) => ({
+      type: ConfigResourceTypes.TOPIC,
+      name,
+      configNames: CHECKED_TOPIC_CONFIGS,
+    })),
+  });
+  const problems: string[] = [];
+  for (const spec of specs) {
+    const partitions = topics.find((topic) => topic.name === spec.name)?.partitions.length;
+    if (partitions !== spec.partitions)
+      problems.push(`${spec.name}: has ${partitions} partitions, Tollgate expects ${spec.partitions}`);
+    const entries = described.resources.find(
+      (resource) => resource.resourceName === spec.name,
+    )?.configEntries;
+    for (const name of CHECKED_TOPIC_CONFIGS) {
+      const want = spec.config[name];
+      const have = entries?.find((entry) => entry.configName === name)?.configValue;
+      if (want !== undefined && have !== want)
+        problems.push(`${spec.name}: ${name} is ${have}, Tollgate expects ${want}`);
+    }
+  }
+  return problems;
 }
 
 /**

@@ -79,6 +79,7 @@ describe('SDK while its broker stops and comes back', { skip: skipIntegration, t
       kafkaSecurePort: await freePort(),
       clickhouseHttpPort: 0,
       clickhouseTcpPort: 0,
+      clickhouseHttpsPort: 0,
       clickhouseDatabase: 'unused',
       allowApt: false,
       progress: () => {},

@@ -3,6 +3,7 @@
  * HTTP server before the ClickHouse client on shutdown.
  */
 import {
+  clickhouseConnection,
   commonConfig,
   createClickHouse,
   createLifecycle,
@@ -40,10 +41,7 @@ if (keys.size === 0) {
 }
 
 const clickhouse = createClickHouse({
-  url: config.CLICKHOUSE_URL,
-  database: config.CLICKHOUSE_DATABASE,
-  username: config.CLICKHOUSE_USER,
-  password: config.CLICKHOUSE_PASSWORD,
+  ...clickhouseConnection(config),
   requestTimeoutMs: config.API_QUERY_TIMEOUT_MS,
   logger,
 });

@@ -1,5 +1,12 @@
 import { resolve } from 'node:path';
-import { ConfigError, commonConfig, kafkaConnection, loadConfig, z } from '@tollgate/core';
+import {
+  ConfigError,
+  clickhouseConnection,
+  commonConfig,
+  kafkaConnection,
+  loadConfig,
+  z,
+} from '@tollgate/core';
 
 const port = (fallback: number) => z.coerce.number().int().min(1).max(65535).default(fallback);
 
@@ -13,6 +20,8 @@ export const cliConfigSchema = z.object({
   TOLLGATE_KAFKA_SECURE_PORT: port(9094),
   TOLLGATE_CLICKHOUSE_HTTP_PORT: port(8123),
   TOLLGATE_CLICKHOUSE_TCP_PORT: port(9000),
+  /** Local ClickHouse's https port (client settings in .tollgate/clickhouse/secure/client.env). */
+  TOLLGATE_CLICKHOUSE_HTTPS_PORT: port(8443),
   /** Ops ports of the local stack's services (`/readyz`, `/metrics`; the API and ingest serve on theirs). */
   TOLLGATE_PRICER_PORT: port(9101),
   TOLLGATE_SINK_PORT: port(9102),
@@ -48,15 +57,18 @@ export function readCliConfig(env: NodeJS.ProcessEnv, root: string) {
   }
   const brokers =
     env.KAFKA_BROKERS === undefined ? [`127.0.0.1:${config.TOLLGATE_KAFKA_PORT}`] : config.KAFKA_BROKERS;
+  const clickhouseUrl =
+    env.CLICKHOUSE_URL === undefined
+      ? `http://127.0.0.1:${config.TOLLGATE_CLICKHOUSE_HTTP_PORT}`
+      : config.CLICKHOUSE_URL;
   return {
     ...config,
     KAFKA_BROKERS: brokers,
     /** The brokers with TLS and SASL settings (KAFKA_SSL*, KAFKA_SASL_*): what every command connects with. */
     kafka: kafkaConnection({ ...config, KAFKA_BROKERS: brokers }),
-    CLICKHOUSE_URL:
-      env.CLICKHOUSE_URL === undefined
-        ? `http://127.0.0.1:${config.TOLLGATE_CLICKHOUSE_HTTP_PORT}`
-        : config.CLICKHOUSE_URL,
+    CLICKHOUSE_URL: clickhouseUrl,
+    /** ClickHouse with its credentials and TLS files (CLICKHOUSE_*): what every command queries with. */
+    clickhouse: clickhouseConnection({ ...config, CLICKHOUSE_URL: clickhouseUrl }),
     home: resolve(config.TOLLGATE_HOME ?? `${root}/.tollgate`),
   };
 }

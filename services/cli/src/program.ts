@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import { resolve } from 'node:path';
 import { createKafka, silentLogger, TOPIC_NAMES, TollgateError } from '@tollgate/core';
 import {
+  clickhouseSecureClientEnvFile,
   clickhouseUrl,
   infraDown,
   infraStatus,
@@ -13,6 +14,7 @@ import { Command } from 'commander';
 import { deletePolicies, publishRateCardFile, setPolicies } from './commands/admin.ts';
 import { followAlerts, formatAlert } from './commands/alerts.ts';
 import { runDemo } from './commands/demo.ts';
+import { runProvision } from './commands/provision.ts';
 import { SECTIONS } from './commands/report.ts';
 import { type ReportFlags, runReport } from './commands/report-command.ts';
 import { runSimulation, type SimulateFlags } from './commands/simulate.ts';
@@ -45,6 +47,7 @@ export function infraSettings({ root, config }: ProgramDeps, quiet = false): Sta
     kafkaSecurePort: config.TOLLGATE_KAFKA_SECURE_PORT,
     clickhouseHttpPort: config.TOLLGATE_CLICKHOUSE_HTTP_PORT,
     clickhouseTcpPort: config.TOLLGATE_CLICKHOUSE_TCP_PORT,
+    clickhouseHttpsPort: config.TOLLGATE_CLICKHOUSE_HTTPS_PORT,
     clickhouseDatabase: config.CLICKHOUSE_DATABASE,
     allowApt: config.TOLLGATE_ALLOW_APT === '1',
     progress: quiet ? () => {} : progress,
@@ -98,6 +101,7 @@ async function upPipeline(deps: ProgramDeps, { demo }: { demo: boolean }): Promi
       `  ingest     http://127.0.0.1:${settings.servicePorts.ingest}/v1/events (JSON) and /v1/traces (OTLP/HTTP JSON)`,
       `  Kafka      ${kafkaBrokers(settings).join(',')}   ClickHouse ${clickhouseUrl(settings)} (database ${settings.clickhouseDatabase})`,
       `             SASL_SSL on 127.0.0.1:${settings.kafkaSecurePort}: client settings in ${secureClientEnvFile(settings)}`,
+      `             https on 127.0.0.1:${settings.clickhouseHttpsPort}: client settings in ${clickhouseSecureClientEnvFile(settings)}`,
       '  next       ./tollgate report | ./tollgate alerts | ./tollgate simulate --preset normal --duration 60 --rate 200 | ./tollgate status | ./tollgate down',
       '',
     ].join('\n'),
@@ -198,6 +202,7 @@ async function test(
     env.KAFKA_BROKERS = kafkaBrokers(settings).join(',');
     env.CLICKHOUSE_URL = clickhouseUrl(settings);
     env.TOLLGATE_KAFKA_SECURE_ENV = secureClientEnvFile(settings);
+    env.TOLLGATE_CLICKHOUSE_SECURE_ENV = clickhouseSecureClientEnvFile(settings);
   } else {
     env.TOLLGATE_SKIP_INTEGRATION = '1';
   }
@@ -234,6 +239,30 @@ export function buildProgram(deps: ProgramDeps): Command {
     .command('status')
     .description('what runs, its pid, address and health')
     .action(() => status(deps));
+
+  program
+    .command('provision')
+    .description(
+      'create the topics and apply the ClickHouse migrations on the cluster KAFKA_* and CLICKHOUSE_* name; checks existing topics',
+    )
+    .option('--partitions <n>', 'partitions of the keyed topics (usage, priced, the detector’s)', '6')
+    .option(
+      '--replication-factor <n>',
+      "replicas per new topic (default: the cluster's default.replication.factor)",
+    )
+    .action((options: { partitions: string; replicationFactor?: string }) =>
+      runProvision(
+        deps,
+        {
+          partitions: positiveInt('--partitions', options.partitions),
+          replicationFactor:
+            options.replicationFactor === undefined
+              ? undefined
+              : positiveInt('--replication-factor', options.replicationFactor),
+        },
+        process.stdout,
+      ),
+    );
 
   program
     .command('up')

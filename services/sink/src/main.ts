@@ -3,6 +3,7 @@
  * /metrics, and shuts down in reverse order: stop consuming → flush → commit → close clients.
  */
 import {
+  clickhouseConnection,
   commonConfig,
   createClickHouse,
   createKafka,
@@ -57,10 +58,7 @@ const registry = createRegistry('sink');
 const metrics = createSinkMetrics(registry);
 
 const clickhouse = createClickHouse({
-  url: config.CLICKHOUSE_URL,
-  database: config.CLICKHOUSE_DATABASE,
-  username: config.CLICKHOUSE_USER,
-  password: config.CLICKHOUSE_PASSWORD,
+  ...clickhouseConnection(config),
   requestTimeoutMs: config.SINK_INSERT_TIMEOUT_MS,
   logger,
 });

@@ -84,13 +84,7 @@ export async function runDemo(deps: ProgramDeps, out: NodeJS.WriteStream = proce
     },
     out,
   );
-  const ch = createClickHouse({
-    url: config.CLICKHOUSE_URL,
-    database: config.CLICKHOUSE_DATABASE,
-    username: config.CLICKHOUSE_USER,
-    password: config.CLICKHOUSE_PASSWORD,
-    logger: silentLogger(),
-  });
+  const ch = createClickHouse({ ...config.clickhouse, logger: silentLogger() });
   try {
     out.write('tollgate: waiting for the pipeline to price and store the fleet…\n');
     const visible = await waitUntilVisible(ch, result.ledgers, 90_000);

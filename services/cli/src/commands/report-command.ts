@@ -84,13 +84,7 @@ export async function runReport(
     throw usage('--format csv prints one table: give one --org and one --section');
   }
   const { from, to } = reportRange(flags);
-  const clickhouse = createClickHouse({
-    url: deps.config.CLICKHOUSE_URL,
-    database: deps.config.CLICKHOUSE_DATABASE,
-    username: deps.config.CLICKHOUSE_USER,
-    password: deps.config.CLICKHOUSE_PASSWORD,
-    logger: silentLogger(),
-  });
+  const clickhouse = createClickHouse({ ...deps.config.clickhouse, logger: silentLogger() });
   try {
     const reports = await buildReport({
       clickhouse,

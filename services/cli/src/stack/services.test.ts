@@ -37,6 +37,7 @@ describe('starting the services', () => {
       kafkaSecurePort: 5,
       clickhouseHttpPort: 3,
       clickhouseTcpPort: 4,
+      clickhouseHttpsPort: 6,
       clickhouseDatabase: 'tollgate',
       allowApt: false,
       progress: () => {},

@@ -95,10 +95,13 @@ export async function startServices(
       logFile: log,
       pidFile,
       env: {
-        // The local stack's services use the local broker's plaintext listener: KAFKA_SSL* and KAFKA_SASL_*
-        // of the caller's shell (meant for another cluster) are not passed on.
+        // The local stack's services use the local broker's plaintext listener and ClickHouse's http
+        // port: KAFKA_SSL*, KAFKA_SASL_* and CLICKHOUSE_*_FILE of the caller's shell (meant for another
+        // cluster) are not passed on.
         ...Object.fromEntries(
-          Object.entries(process.env).filter(([name]) => !/^KAFKA_(SSL|SASL)/.test(name)),
+          Object.entries(process.env).filter(
+            ([name]) => !/^KAFKA_(SSL|SASL)|^CLICKHOUSE_(CA|CERT|KEY)_FILE$/.test(name),
+          ),
         ),
         KAFKA_BROKERS: kafkaBrokers(settings).join(','),
         CLICKHOUSE_URL: clickhouseUrl(settings),

@@ -1,13 +1,20 @@
 /**
- * Tollgate against a secured Kafka listener, as production clusters run: TLS with a private CA and
- * SASL/PLAIN. The local broker's SASL_SSL listener (infra/src/kafka-secure.ts) is the cluster; every
- * client here gets only the variables a platform team would set (KAFKA_BROKERS, KAFKA_SSL,
- * KAFKA_SSL_CA_FILE, KAFKA_SASL_*), and the services are the real entry points.
+ * Tollgate against secured Kafka and ClickHouse, as production clusters run: TLS with a private CA and
+ * SASL for Kafka, https for ClickHouse. The local broker's SASL_SSL listener (infra/src/kafka-secure.ts)
+ * and the local ClickHouse's https port (infra/src/clickhouse.ts) are the cluster; every client here gets
+ * only the variables a platform team would set (KAFKA_BROKERS, KAFKA_SSL, KAFKA_SSL_CA_FILE, KAFKA_SASL_*,
+ * CLICKHOUSE_URL, CLICKHOUSE_CA_FILE), and the services and the CLI are the real entry points.
  */
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
+import { promisify } from 'node:util';
 import {
+  clickhouseConfig,
+  clickhouseConnection,
+  createClickHouse,
   createKafka,
+  dropDatabase,
   type KafkaConnection,
   kafkaConfig,
   kafkaConnection,
@@ -23,9 +30,11 @@ import { costlyEvents, ledgerCost } from './support/expected.ts';
 import {
   createTestContext,
   repoRoot,
+  secureClickHouseEnv,
   secureKafkaEnv,
   skipIntegration,
   type TestContext,
+  uniqueId,
 } from './support/index.ts';
 import { eventually, type Pipeline, startPipeline } from './support/pipeline.ts';
 
@@ -46,9 +55,25 @@ async function describeCluster(connection: KafkaConnection) {
   }
 }
 
-describe('Kafka with TLS and SASL', { skip: skipIntegration }, () => {
+/** Runs the CLI as a user would, with these variables on top of the environment. */
+async function tollgate(env: Record<string, string>, ...args: string[]) {
+  try {
+    const { stdout } = await promisify(execFile)(
+      process.execPath,
+      [`${repoRoot}/services/cli/src/main.ts`, ...args],
+      { env: { ...process.env, ...env } },
+    );
+    return { code: 0, stdout };
+  } catch (err) {
+    const failed = err as { code: number; stdout: string; stderr: string };
+    return { code: failed.code, stdout: `${failed.stdout}${failed.stderr}` };
+  }
+}
+
+describe('Kafka with TLS and SASL, ClickHouse over https', { skip: skipIntegration }, () => {
   let ctx: TestContext;
   let env: Record<string, string>;
+  let chEnv: Record<string, string>;
   let secure: KafkaConnection;
   let pipeline: Pipeline | undefined;
   before(async () => {
@@ -56,6 +81,7 @@ describe('Kafka with TLS and SASL', { skip: skipIntegration }, () => {
     await ctx.createTopics();
     await ctx.clickhouse();
     env = await secureKafkaEnv();
+    chEnv = await secureClickHouseEnv();
     secure = kafkaConnection(loadConfig(z.object(kafkaConfig), env));
   });
   after(async () => {
@@ -98,8 +124,65 @@ describe('Kafka with TLS and SASL', { skip: skipIntegration }, () => {
     );
   });
 
-  it('runs pricer, sink and detector on the secured listener: SDK usage arrives priced in ClickHouse', async () => {
-    pipeline = await startPipeline(ctx, { services: ['pricer', 'sink', 'detector'], env });
+  it('queries ClickHouse over https with the CA file, and refuses a server it cannot verify', async () => {
+    assert.match(chEnv.CLICKHOUSE_URL ?? '', /^https:\/\//);
+    const connect = (vars: Record<string, string>) =>
+      createClickHouse({
+        ...clickhouseConnection(
+          loadConfig(z.object(clickhouseConfig), { ...vars, CLICKHOUSE_DATABASE: ctx.database }),
+        ),
+        logger: silentLogger(),
+      });
+    const trusted = connect(chEnv);
+    try {
+      const [row] = await trusted.rows<{ n: string }>('SELECT count() AS n FROM schema_migrations');
+      assert.ok(Number(row?.n) > 0);
+    } finally {
+      await trusted.close();
+    }
+    const untrusted = connect({ CLICKHOUSE_URL: chEnv.CLICKHOUSE_URL ?? '' });
+    try {
+      // The server sends its own certificate only; the system CAs cannot vouch for it.
+      await assert.rejects(
+        untrusted.rows('SELECT 1'),
+        /^TollgateError: clickhouse query failed: the server's certificate is not trusted \(UNABLE_TO_VERIFY_LEAF_SIGNATURE\); set CLICKHOUSE_CA_FILE to the PEM file of the CA that signed it$/,
+      );
+    } finally {
+      await untrusted.close();
+    }
+  });
+
+  it('tollgate provision sets a cluster up over both: topics checked, migrations applied once', async () => {
+    const database = `test_${uniqueId()}`;
+    const vars = { ...env, ...chEnv, CLICKHOUSE_DATABASE: database };
+    try {
+      const first = await tollgate(vars, 'provision');
+      assert.equal(first.code, 0, first.stdout);
+      assert.match(
+        first.stdout,
+        new RegExp(`provisioning Kafka ${env.KAFKA_BROKERS} \\(TLS, SASL plain\\) and ClickHouse https://`),
+      );
+      // `tollgate test` started the local stack, whose topics are Tollgate's: they exist and match.
+      assert.match(first.stdout, /topics: 0 created, 11 already there; migrations: [1-9]\d* applied/);
+      const second = await tollgate(vars, 'provision');
+      assert.equal(second.code, 0, second.stdout);
+      assert.match(second.stdout, /migrations: 0 applied/);
+      const partitions = await tollgate(vars, 'provision', '--partitions', '12');
+      assert.equal(partitions.code, 1);
+      assert.match(partitions.stdout, /tollgate\.usage\.v1: has 6 partitions, Tollgate expects 12/);
+    } finally {
+      await dropDatabase({
+        ...clickhouseConnection(loadConfig(z.object(clickhouseConfig), vars)),
+        logger: silentLogger(),
+      });
+    }
+  });
+
+  it('runs pricer, sink and detector on the secured listeners: SDK usage arrives priced in ClickHouse', async () => {
+    pipeline = await startPipeline(ctx, {
+      services: ['pricer', 'sink', 'detector'],
+      env: { ...env, ...chEnv, CLICKHOUSE_DATABASE: ctx.database },
+    });
     const card = await loadRateCardFile(`${repoRoot}/ratecards/default.yaml`);
     // The SDK's producer thread gets ssl and sasl too.
     const meter = createSimulationMeter({ ...secure, topic: ctx.topics.usage, card });
