@@ -132,6 +132,27 @@ describe('local infrastructure', { skip: skipIntegration }, () => {
     }
   });
 
+  it('refuses more replicas than the cluster has brokers, naming each topic and the broker error', async () => {
+    const fresh = await createTestContext();
+    try {
+      await assert.rejects(
+        provision({
+          kafka: { brokers: fresh.brokers },
+          clickhouse: { url: fresh.clickhouseUrl, database: fresh.database },
+          root: repoRoot,
+          topics: fresh.topics,
+          replicationFactor: 3,
+          progress: () => {},
+        }),
+        new RegExp(
+          `^TollgateError: kafka create topics failed: INVALID_REPLICATION_FACTOR \\(.+\\) for 11 topics: .*${fresh.topics.usage.replaceAll('.', '\\.')}$`,
+        ),
+      );
+    } finally {
+      await fresh.cleanup();
+    }
+  });
+
   it('names every existing topic whose partitions or configs differ from what the services rely on', async () => {
     const admin = ctx.kafka.admin();
     await admin.connect();

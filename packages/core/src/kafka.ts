@@ -108,7 +108,18 @@ export async function ensureTopics(
       // kafkajs puts each topic's broker error in `errors`; the message alone says only "Topic creation errors".
       const errors = (err as { errors?: { topic?: string; type?: string; message?: string }[] }).errors;
       if (!Array.isArray(errors)) throw kafkaError('create topics', err);
-      const reasons = errors.map((e) => `${e.topic}: ${e.type ?? e.message}`).join('; ');
+      // Usually one cause for every topic (too many replicas, no permission): each said once.
+      const byCause = new Map<string, string[]>();
+      for (const e of errors) {
+        const cause = e.type === undefined ? String(e.message) : `${e.type} (${e.message})`;
+        byCause.set(cause, [...(byCause.get(cause) ?? []), String(e.topic)]);
+      }
+      const reasons = [...byCause]
+        .map(
+          ([cause, topics]) =>
+            `${cause} for ${topics.length} topic${topics.length === 1 ? '' : 's'}: ${topics.sort().join(', ')}`,
+        )
+        .join('; ');
       throw new TollgateError(`kafka create topics failed: ${reasons}`, {
         code: 'TG_KAFKA_CREATE_TOPICS',
         cause: err,
