@@ -55,6 +55,12 @@ async function describeCluster(connection: KafkaConnection) {
   }
 }
 
+/** The local listener's one SASL password (every user of it has the same). */
+function secretOf(connection: KafkaConnection): string {
+  assert.ok(connection.sasl);
+  return connection.sasl.password;
+}
+
 /** Runs the CLI as a user would, with these variables on top of the environment. */
 async function tollgate(env: Record<string, string>, ...args: string[]) {
   try {
@@ -178,14 +184,68 @@ describe('Kafka with TLS and SASL, ClickHouse over https', { skip: skipIntegrati
     }
   });
 
-  it('runs pricer, sink and detector on the secured listeners: SDK usage arrives priced in ClickHouse', async () => {
+  it('tollgate acls --apply gives each client its ACLs, and a client can do nothing else', async () => {
+    // The broker runs an authorizer; user tollgate (the operator) is a super user, the others start bare.
+    const counts: Record<string, number> = {};
+    for (const client of ['pricer', 'sink', 'detector', 'agent'] as const) {
+      const groupId = client === 'agent' ? [] : ['--group-id', `${ctx.topicPrefix}${client}`];
+      const result = await tollgate(
+        env,
+        'acls',
+        client,
+        '--principal',
+        `User:tollgate-${client}`,
+        '--topic-prefix',
+        ctx.topicPrefix,
+        ...groupId,
+        '--apply',
+      );
+      assert.equal(result.code, 0, result.stdout);
+      counts[client] = Number(/created (\d+) ACLs/.exec(result.stdout)?.[1]);
+    }
+    // operations per rule: topics read 2, write 2, read-write 3; the group 2; the transactional ids 2
+    assert.deepEqual(counts, { pricer: 12, sink: 9, detector: 27, agent: 2 });
+    const agent = {
+      ...secure,
+      sasl: { mechanism: 'plain' as const, username: 'tollgate-agent', password: secretOf(secure) },
+    };
+    const producer = createKafka({
+      ...agent,
+      clientId: 'acl-test',
+      logger: silentLogger(),
+      retry: { retries: 0 },
+    }).producer();
+    await producer.connect();
+    try {
+      await producer.send({ topic: ctx.topics.usage, messages: [] });
+      await assert.rejects(
+        producer.send({ topic: ctx.topics.priced, messages: [{ value: 'forged' }] }),
+        /Not authorized to access topics/,
+      );
+    } finally {
+      await producer.disconnect();
+    }
+  });
+
+  it('runs pricer, sink and detector on the secured listeners, each as its own user: SDK usage arrives priced in ClickHouse', async () => {
+    const as = (username: string) => ({ KAFKA_SASL_USERNAME: username });
     pipeline = await startPipeline(ctx, {
       services: ['pricer', 'sink', 'detector'],
       env: { ...env, ...chEnv, CLICKHOUSE_DATABASE: ctx.database },
+      serviceEnv: {
+        pricer: as('tollgate-pricer'),
+        sink: as('tollgate-sink'),
+        detector: as('tollgate-detector'),
+      },
     });
     const card = await loadRateCardFile(`${repoRoot}/ratecards/default.yaml`);
-    // The SDK's producer thread gets ssl and sasl too.
-    const meter = createSimulationMeter({ ...secure, topic: ctx.topics.usage, card });
+    // The SDK's producer thread gets ssl and sasl too, as the agent user with its two ACLs.
+    const meter = createSimulationMeter({
+      ...secure,
+      sasl: { mechanism: 'plain', username: 'tollgate-agent', password: secretOf(secure) },
+      topic: ctx.topics.usage,
+      card,
+    });
     const plans = planFleet({ preset: 'normal', runs: 8, seed: 11, orgs: ['acme'], features: ['f1'] }, 'tls');
     const ledgers = await executePlans({ meter, plans });
     await meter.close();

@@ -22,6 +22,18 @@ import { makeServerCertificate, openssl, writeEnvFile } from './tls.ts';
 
 export const SECURE_USERNAME = 'tollgate';
 
+/**
+ * PLAIN users with the SASL password and no rights but the ACLs they are given (the broker runs an
+ * authorizer; `tollgate` is a super user): one per Tollgate client, so that each can be run with exactly
+ * the ACLs `tollgate acls` lists for it.
+ */
+export const SERVICE_USERS = [
+  'tollgate-pricer',
+  'tollgate-sink',
+  'tollgate-detector',
+  'tollgate-agent',
+] as const;
+
 /** Made once per home, kept in secrets.json: the broker's keystore password and user tollgate's password. */
 export interface Secrets {
   keystorePassword: string;

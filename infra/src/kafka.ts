@@ -17,7 +17,7 @@ import {
 import { basename, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { createKafka, silentLogger, TollgateError } from '@tollgate/core';
-import { ensureScramCredentials, ensureSecureListener } from './kafka-secure.ts';
+import { ensureScramCredentials, ensureSecureListener, SERVICE_USERS } from './kafka-secure.ts';
 import { requireJava17, requireMaven } from './prerequisites.ts';
 import { lastOutputLine, requirePortFree, runningPid, spawnDetached, waitFor } from './processes.ts';
 import { type InfraSettings, infraPaths, kafkaBrokers } from './settings.ts';
@@ -174,6 +174,7 @@ export async function startKafka(settings: InfraSettings): Promise<{ pid: number
       KAFKA_SECURE_PORT: settings.kafkaSecurePort,
       SECURE_DIR: paths.kafkaSecure,
       SASL_PASSWORD: secure.saslPassword,
+      SERVICE_USERS: SERVICE_USERS.map((user) => `user_${user}="${secure.saslPassword}"`).join(' '),
       KEYSTORE_PASSWORD: secure.keystorePassword,
       DATA_DIR: paths.kafkaData,
     }),

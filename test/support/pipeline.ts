@@ -55,6 +55,8 @@ export interface StartPipelineOptions {
   services: ServiceName[];
   /** Extra environment for every service (e.g. shorter detector windows). */
   env?: Record<string, string>;
+  /** Environment for one service on top of `env` (e.g. its own Kafka user). */
+  serviceEnv?: Partial<Record<ServiceName, Record<string, string>>>;
   readyTimeoutMs?: number;
 }
 
@@ -82,7 +84,11 @@ export async function startPipeline(ctx: TestContext, options: StartPipelineOpti
     const child = spawn(
       process.execPath,
       [...SERVICE_NODE_FLAGS, join(repoRoot, 'services', name, 'src', 'main.ts')],
-      { cwd: repoRoot, env: { ...baseEnv, HTTP_PORT: String(port) }, stdio: ['ignore', out, out] },
+      {
+        cwd: repoRoot,
+        env: { ...baseEnv, ...options.serviceEnv?.[name], HTTP_PORT: String(port) },
+        stdio: ['ignore', out, out],
+      },
     );
     const service = { name, port, child, logFile };
     services.set(name, service);

@@ -1,3 +1,4 @@
+export * from './acls.ts';
 export * from './assets.ts';
 export * from './avro/index.ts';
 export * from './clickhouse.ts';

@@ -18,6 +18,7 @@
  * against the protocol spec.
  */
 import kafkajs, { type Admin, type Kafka, type KafkaConfig, type LogEntry } from 'kafkajs';
+import type { AclRule } from './acls.ts';
 import { TollgateError } from './errors.ts';
 import type { KafkaConnection } from './kafka-connection.ts';
 import type { Logger } from './logger.ts';
@@ -29,7 +30,15 @@ export * from './kafka-connection.ts';
 // kafkajs is CommonJS and Node's ESM loader cannot see all of its named exports: take them from
 // the default export, here, once.
 const { Kafka: KafkaClient, logLevel: KafkaLogLevel } = kafkajs;
-export const { CompressionTypes, ConfigResourceTypes, Partitioners } = kafkajs;
+export const {
+  AclOperationTypes,
+  AclPermissionTypes,
+  AclResourceTypes,
+  CompressionTypes,
+  ConfigResourceTypes,
+  Partitioners,
+  ResourcePatternTypes,
+} = kafkajs;
 
 export interface CreateKafkaOptions extends KafkaConnection {
   clientId: string;
@@ -181,4 +190,31 @@ export function kafkaError(operation: string, err: unknown): TollgateError {
     retriable: e?.retriable ?? e?.name === 'KafkaJSConnectionError',
     cause: err,
   });
+}
+
+/** Creates allow ACLs for `principal` (`User:name`) from any host; existing ones are left as they are. */
+export async function createAcls(admin: Admin, principal: string, rules: AclRule[]): Promise<number> {
+  const resourceType = {
+    topic: AclResourceTypes.TOPIC,
+    group: AclResourceTypes.GROUP,
+    'transactional-id': AclResourceTypes.TRANSACTIONAL_ID,
+  } as const;
+  const acl = rules.flatMap((rule) =>
+    rule.operations.map((operation) => ({
+      resourceType: resourceType[rule.resource],
+      resourceName: rule.name,
+      resourcePatternType:
+        rule.pattern === 'prefixed' ? ResourcePatternTypes.PREFIXED : ResourcePatternTypes.LITERAL,
+      principal,
+      host: '*',
+      operation: AclOperationTypes[operation],
+      permissionType: AclPermissionTypes.ALLOW,
+    })),
+  );
+  try {
+    await admin.createAcls({ acl });
+  } catch (err) {
+    throw kafkaError('create ACLs', err);
+  }
+  return acl.length;
 }

@@ -1,6 +1,13 @@
 import { spawn } from 'node:child_process';
 import { resolve } from 'node:path';
-import { createKafka, silentLogger, TOPIC_NAMES, TollgateError } from '@tollgate/core';
+import {
+  ACL_CLIENT_DESCRIPTIONS,
+  ACL_CLIENTS,
+  createKafka,
+  silentLogger,
+  TOPIC_NAMES,
+  TollgateError,
+} from '@tollgate/core';
 import {
   clickhouseSecureClientEnvFile,
   clickhouseUrl,
@@ -11,6 +18,7 @@ import {
   secureClientEnvFile,
 } from '@tollgate/infra';
 import { Command } from 'commander';
+import { runAcls } from './commands/acls.ts';
 import { deletePolicies, publishRateCardFile, setPolicies } from './commands/admin.ts';
 import { followAlerts, formatAlert } from './commands/alerts.ts';
 import { runDemo } from './commands/demo.ts';
@@ -262,6 +270,36 @@ export function buildProgram(deps: ProgramDeps): Command {
         },
         process.stdout,
       ),
+    );
+
+  program
+    .command('acls')
+    .description(
+      'the Kafka ACLs a Tollgate client needs on a cluster with an authorizer: printed, or created with --apply',
+    )
+    .argument('<client>', ACL_CLIENTS.map((name) => `${name}: ${ACL_CLIENT_DESCRIPTIONS[name]}`).join('; '))
+    .requiredOption('--principal <principal>', 'who gets them: User:NAME (SASL username or certificate name)')
+    .option(
+      '--group-id <id>',
+      "the client's GROUP_ID (default: tollgate-<client>); its groups all start with it",
+    )
+    .option(
+      '--transactional-id-prefix <prefix>',
+      'pricer/detector: their TRANSACTIONAL_ID_PREFIX (default: the group id)',
+    )
+    .option('--topic-prefix <prefix>', "the services' TOPIC_PREFIX", '')
+    .option('--apply', 'create them on the cluster KAFKA_* names', false)
+    .action(
+      (
+        client: string,
+        options: {
+          principal: string;
+          groupId?: string;
+          transactionalIdPrefix?: string;
+          topicPrefix: string;
+          apply: boolean;
+        },
+      ) => runAcls(deps.config.kafka, client, options, process.stdout),
     );
 
   program
