@@ -7,11 +7,13 @@
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import {
   clickhouseConfig,
   clickhouseConnection,
+  createAlertCodec,
   createClickHouse,
   createKafka,
   dropDatabase,
@@ -23,6 +25,8 @@ import {
   silentLogger,
   z,
 } from '@tollgate/core';
+import { exampleCostAlert } from '@tollgate/core/contract/examples';
+import { subscribeAlerts } from '../packages/sdk/src/alerts.ts';
 import { readTopic } from '../packages/sdk/src/test-consumer.ts';
 import { executePlans } from '../services/cli/src/simulate/execute.ts';
 import { createSimulationMeter, planFleet } from '../services/cli/src/simulate/index.ts';
@@ -266,5 +270,88 @@ describe('Kafka with TLS and SASL, ClickHouse over https', { skip: skipIntegrati
       BigInt(total?.nanos ?? -1),
       ledgers.reduce((sum, ledger) => sum + ledgerCost(ledger), 0n),
     );
+  });
+
+  it('ingest and an alert subscriber work as their own users with only their ACLs', async () => {
+    for (const [client, groupId] of [
+      ['ingest', []],
+      ['alerts', ['--group-id', `${ctx.topicPrefix}alerts`]],
+    ] as const) {
+      const result = await tollgate(
+        env,
+        'acls',
+        client,
+        '--principal',
+        `User:tollgate-${client}`,
+        '--topic-prefix',
+        ctx.topicPrefix,
+        ...groupId,
+        '--apply',
+      );
+      assert.equal(result.code, 0, result.stdout);
+    }
+    const token = 'tg_security_test_token';
+    const ingest = await startPipeline(ctx, {
+      services: ['ingest'],
+      env: {
+        ...env,
+        KAFKA_SASL_USERNAME: 'tollgate-ingest',
+        INGEST_USAGE_TOPIC: ctx.topics.usage,
+        INGEST_DLQ_TOPIC: ctx.topics.deadLetters,
+        INGEST_API_KEY_SHA256S: createHash('sha256').update(token).digest('hex'),
+      },
+    });
+    try {
+      const before = (await readTopic(ctx.kafka, ctx.topics.usage)).length;
+      const lettersBefore = (await readTopic(ctx.kafka, ctx.topics.deadLetters)).length;
+      const event = {
+        event_id: 'evt-acl-1',
+        event_time: Date.now(),
+        kind: 'model_call',
+        run_id: 'run-acl',
+        org_id: 'acme',
+        model: 'claude-sonnet-4-5',
+        provider: 'anthropic',
+        model_call: { input_tokens: 1_000, output_tokens: 200 },
+      };
+      const bad = { ...event, event_id: 'evt-acl-bad', model_call: { input_tokens: -1, output_tokens: 0 } };
+      const response = await fetch(`http://127.0.0.1:${ingest.services.get('ingest')?.port}/v1/events`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        body: JSON.stringify([event, bad]),
+      });
+      assert.equal(response.status, 207, await response.clone().text());
+      // One event on the usage topic, the rejected one on the dead-letter topic: both writes allowed.
+      assert.equal((await readTopic(ctx.kafka, ctx.topics.usage)).length, before + 1);
+      assert.equal((await readTopic(ctx.kafka, ctx.topics.deadLetters)).length, lettersBefore + 1);
+    } finally {
+      await ingest.stop();
+    }
+
+    const codec = createAlertCodec();
+    const alert = { ...exampleCostAlert(), alert_id: `acl-${ctx.topicPrefix}` };
+    const producer = ctx.kafka.producer({ idempotent: true });
+    await producer.connect();
+    await producer.send({
+      topic: ctx.topics.alerts,
+      messages: [{ key: alert.alert_id, value: codec.encode(alert) }],
+    });
+    await producer.disconnect();
+    const seen: string[] = [];
+    const subscription = await subscribeAlerts({
+      ...secure,
+      sasl: { mechanism: 'plain', username: 'tollgate-alerts', password: secretOf(secure) },
+      topic: ctx.topics.alerts,
+      groupId: `${ctx.topicPrefix}alerts.dashboard`,
+      fromBeginning: true,
+      onAlert: (received) => {
+        seen.push(received.alert_id);
+      },
+    });
+    try {
+      await eventually(async () => seen.includes(alert.alert_id));
+    } finally {
+      await subscription.close();
+    }
   });
 });

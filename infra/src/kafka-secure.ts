@@ -31,7 +31,9 @@ export const SERVICE_USERS = [
   'tollgate-pricer',
   'tollgate-sink',
   'tollgate-detector',
+  'tollgate-ingest',
   'tollgate-agent',
+  'tollgate-alerts',
 ] as const;
 
 /** Made once per home, kept in secrets.json: the broker's keystore password and user tollgate's password. */
