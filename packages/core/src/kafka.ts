@@ -56,6 +56,20 @@ const levelNames: Record<number, 'error' | 'warn' | 'info' | 'debug'> = {
   [KafkaLogLevel.DEBUG]: 'debug',
 };
 
+/**
+ * kafkajs warnings that do not apply to how Tollgate uses it, logged at debug rather than at every start:
+ * - the v2 partitioner notice: Tollgate never ran kafkajs 1.x, and the v2 default (Java's murmur2) is the
+ *   one it wants, so keys land on the partitions Java clients and Kafka Streams would pick;
+ * - "Limiting retries … may invalidate EoS": a transactional producer's send that runs out of retries
+ *   aborts its transaction, and a usage event re-sent by the SDK or ingest is deduplicated by the pricer
+ *   (event_id). A dead letter re-sent after its retries ran out may be recorded twice: a record of a
+ *   failure, never money.
+ */
+const ADVISORY_WARNINGS = [
+  /^KafkaJS v2\.0\.0 switched default partitioner/,
+  /^Limiting retries for the idempotent producer/,
+];
+
 export function createKafka({
   brokers,
   ssl,
@@ -85,7 +99,10 @@ export function createKafka({
       () =>
       ({ level, log: entry }: LogEntry) => {
         const { message, timestamp: _timestamp, logger: _logger, ...fields } = entry;
-        log[levelNames[level] ?? 'info'](fields, String(message));
+        const text = String(message);
+        const advisory =
+          level === KafkaLogLevel.WARN && ADVISORY_WARNINGS.some((pattern) => pattern.test(text));
+        log[advisory ? 'debug' : (levelNames[level] ?? 'info')](fields, text);
       },
   });
 }
