@@ -34,4 +34,43 @@ describe('kafkajs log lines', () => {
       'nothing at info or above: a service at LOG_LEVEL=info prints none of it',
     );
   });
+
+  it('logs broker errors kafkajs retries by itself as warnings, and keeps the others as errors', () => {
+    const lines: { level: number; msg: string }[] = [];
+    const destination = new PassThrough();
+    destination.on('data', (chunk: Buffer) =>
+      lines.push(
+        ...chunk
+          .toString()
+          .split('\n')
+          .filter(Boolean)
+          .map((line) => JSON.parse(line)),
+      ),
+    );
+    const kafka = createKafka({
+      brokers: ['127.0.0.1:1'],
+      clientId: 'logs-test',
+      logger: createLogger({ name: 'test', level: 'info', destination }),
+    });
+    const log = kafka.logger();
+    log.error('Response InitProducerId(key: 22, version: 4)', {
+      error: "The coordinator is loading and hence can't process requests for this group",
+    });
+    log.error('Crash: KafkaJSProtocolError: This is not the correct coordinator for this group', {});
+    log.error('Restarting the consumer in 100ms', {});
+    log.error('Response Produce(key: 0, version: 7)', {
+      error: 'Not authorized to access topics: [Topic authorization failed]',
+    });
+    log.error('Crash: KafkaJSNonRetriableError: The group is rebalancing, so a rejoin is needed', {});
+    assert.deepEqual(
+      lines.map((line) => [line.level, line.msg.slice(0, 24)]),
+      [
+        [40, 'Response InitProducerId('],
+        [40, 'Crash: KafkaJSProtocolEr'],
+        [40, 'Restarting the consumer '],
+        [50, 'Response Produce(key: 0,'],
+        [50, 'Crash: KafkaJSNonRetriab'],
+      ],
+    );
+  });
 });

@@ -17,7 +17,9 @@
  * encode 3.7 → 1.1 µs and decode 0.5–0.9 → 0.2 µs per 367-byte record; kafka-codec.test.ts checks it
  * against the protocol spec.
  */
+
 import kafkajs, { type Admin, type Kafka, type KafkaConfig, type LogEntry } from 'kafkajs';
+import kafkajsErrors from 'kafkajs/src/protocol/error.js';
 import type { AclRule } from './acls.ts';
 import { TollgateError } from './errors.ts';
 import type { KafkaConnection } from './kafka-connection.ts';
@@ -70,6 +72,29 @@ const ADVISORY_WARNINGS = [
   /^Limiting retries for the idempotent producer/,
 ];
 
+/**
+ * Broker errors kafkajs retries by itself (its error table's `retriable`: coordinator loading or moved,
+ * leader elections, a transaction still completing). It logs each failed attempt at error level, and a
+ * consumer that restarts on one as well; a service logs them as warnings, since the operation goes on.
+ * If the retries run out, the caller's own error is the error line.
+ */
+const TRANSIENT_BROKER_ERRORS = new Set(
+  kafkajsErrors.errorCodes.filter((code) => code.retriable).map((code) => code.message),
+);
+
+function logLevelOf(level: number, text: string, fields: Record<string, unknown>) {
+  if (level === KafkaLogLevel.WARN && ADVISORY_WARNINGS.some((pattern) => pattern.test(text))) return 'debug';
+  if (level === KafkaLogLevel.ERROR) {
+    const transient =
+      (text.startsWith('Response ') && TRANSIENT_BROKER_ERRORS.has(String(fields.error))) ||
+      (text.startsWith('Crash: KafkaJSProtocolError: ') &&
+        TRANSIENT_BROKER_ERRORS.has(text.slice('Crash: KafkaJSProtocolError: '.length))) ||
+      text.startsWith('Restarting the consumer in ');
+    if (transient) return 'warn';
+  }
+  return levelNames[level] ?? 'info';
+}
+
 export function createKafka({
   brokers,
   ssl,
@@ -100,9 +125,7 @@ export function createKafka({
       ({ level, log: entry }: LogEntry) => {
         const { message, timestamp: _timestamp, logger: _logger, ...fields } = entry;
         const text = String(message);
-        const advisory =
-          level === KafkaLogLevel.WARN && ADVISORY_WARNINGS.some((pattern) => pattern.test(text));
-        log[advisory ? 'debug' : (levelNames[level] ?? 'info')](fields, text);
+        log[logLevelOf(level, text, fields)](fields, text);
       },
   });
 }
