@@ -188,25 +188,33 @@ describe('Kafka with TLS and SASL, ClickHouse over https', { skip: skipIntegrati
     }
   });
 
+  /** `tollgate acls CLIENT --apply` as the operator for user tollgate-CLIENT; the number of ACLs created. */
+  async function applyAcls(client: string, groupId?: string): Promise<number> {
+    const group = groupId === undefined ? [] : ['--group-id', groupId];
+    const principal = `User:tollgate-${client}`;
+    const args = [
+      'acls',
+      client,
+      '--principal',
+      principal,
+      '--topic-prefix',
+      ctx.topicPrefix,
+      ...group,
+      '--apply',
+    ];
+    const result = await tollgate(env, ...args);
+    assert.equal(result.code, 0, result.stdout);
+    return Number(/created (\d+) ACLs/.exec(result.stdout)?.[1]);
+  }
+
   it('tollgate acls --apply gives each client its ACLs, and a client can do nothing else', async () => {
     // The broker runs an authorizer; user tollgate (the operator) is a super user, the others start bare.
     const counts: Record<string, number> = {};
-    for (const client of ['pricer', 'sink', 'detector', 'agent'] as const) {
-      const groupId = client === 'agent' ? [] : ['--group-id', `${ctx.topicPrefix}${client}`];
-      const result = await tollgate(
-        env,
-        'acls',
+    for (const client of ['pricer', 'sink', 'detector', 'agent'] as const)
+      counts[client] = await applyAcls(
         client,
-        '--principal',
-        `User:tollgate-${client}`,
-        '--topic-prefix',
-        ctx.topicPrefix,
-        ...groupId,
-        '--apply',
+        client === 'agent' ? undefined : `${ctx.topicPrefix}${client}`,
       );
-      assert.equal(result.code, 0, result.stdout);
-      counts[client] = Number(/created (\d+) ACLs/.exec(result.stdout)?.[1]);
-    }
     // operations per rule: topics read 2, write 2, read-write 3; the group 2; the transactional ids 2
     assert.deepEqual(counts, { pricer: 12, sink: 9, detector: 27, agent: 2 });
     const agent = {
@@ -273,23 +281,8 @@ describe('Kafka with TLS and SASL, ClickHouse over https', { skip: skipIntegrati
   });
 
   it('ingest and an alert subscriber work as their own users with only their ACLs', async () => {
-    for (const [client, groupId] of [
-      ['ingest', []],
-      ['alerts', ['--group-id', `${ctx.topicPrefix}alerts`]],
-    ] as const) {
-      const result = await tollgate(
-        env,
-        'acls',
-        client,
-        '--principal',
-        `User:tollgate-${client}`,
-        '--topic-prefix',
-        ctx.topicPrefix,
-        ...groupId,
-        '--apply',
-      );
-      assert.equal(result.code, 0, result.stdout);
-    }
+    await applyAcls('ingest');
+    await applyAcls('alerts', `${ctx.topicPrefix}alerts`);
     const token = 'tg_security_test_token';
     const ingest = await startPipeline(ctx, {
       services: ['ingest'],

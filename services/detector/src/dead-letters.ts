@@ -6,6 +6,7 @@ import {
   deadLetterMessage,
   type Message,
 } from '@tollgate/core';
+import type { DetectorMetrics } from './metrics.ts';
 import type { InputMessage } from './runtime/stage.ts';
 
 export function deadLetter(
@@ -30,4 +31,20 @@ export function deadLetter(
     failedAtMs: now,
   });
   return deadLetterMessage(codec, letter);
+}
+
+/**
+ * A record of the detector's own repartition topics that does not parse (a bug, or another version's
+ * writer): dead-lettered as `bad_internal_record` and counted, so the stage goes on with the rest.
+ */
+export function badInternalRecord(
+  codec: Codec<DeadLetter>,
+  metrics: Pick<DetectorMetrics, 'deadLetters'>,
+  stage: string,
+  message: InputMessage,
+  reason: string,
+  now: number,
+): Message {
+  metrics.deadLetters.inc({ stage, reason: 'bad_internal_record' });
+  return deadLetter(codec, 'detector', message, 'bad_internal_record', reason, now);
 }

@@ -12,7 +12,7 @@ import type {
   Message,
   PolicyIndex,
 } from '@tollgate/core';
-import { deadLetter } from '../dead-letters.ts';
+import { badInternalRecord } from '../dead-letters.ts';
 import type { DetectorMetrics } from '../metrics.ts';
 import { parseBudgetSlice } from '../records.ts';
 import type { InputMessage, TaskOutput, TaskProcessor } from '../runtime/stage.ts';
@@ -54,16 +54,8 @@ export function createBudgetTask(options: BudgetTaskOptions): TaskProcessor {
         const parsed = parseBudgetSlice(message.value);
         if (!parsed.ok) {
           dead.push(
-            deadLetter(
-              options.deadLetterCodec,
-              'detector',
-              message,
-              'bad_internal_record',
-              parsed.reason,
-              now,
-            ),
+            badInternalRecord(options.deadLetterCodec, metrics, 'budgets', message, parsed.reason, now),
           );
-          metrics.deadLetters.inc({ stage: 'budgets', reason: 'bad_internal_record' });
           continue;
         }
         const slice = parsed.value;

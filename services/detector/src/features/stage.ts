@@ -17,7 +17,7 @@ import type {
   Message,
   PolicyIndex,
 } from '@tollgate/core';
-import { deadLetter } from '../dead-letters.ts';
+import { badInternalRecord } from '../dead-letters.ts';
 import type { DetectorMetrics } from '../metrics.ts';
 import { parseFeatureRecord } from '../records.ts';
 import type { InputMessage, TaskOutput, TaskProcessor } from '../runtime/stage.ts';
@@ -156,16 +156,8 @@ export function createFeatureTask(options: FeatureTaskOptions): TaskProcessor {
         const parsed = parseFeatureRecord(message.value);
         if (!parsed.ok) {
           dead.push(
-            deadLetter(
-              options.deadLetterCodec,
-              'detector',
-              message,
-              'bad_internal_record',
-              parsed.reason,
-              now,
-            ),
+            badInternalRecord(options.deadLetterCodec, metrics, 'features', message, parsed.reason, now),
           );
-          metrics.deadLetters.inc({ stage: 'features', reason: 'bad_internal_record' });
           continue;
         }
         const record = parsed.value;
