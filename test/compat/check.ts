@@ -26,6 +26,12 @@ import { gunzipSync } from 'node:zlib';
 import { buildApp, createKeyStore, generateApiKey } from '@tollgate/api';
 import { isoTime } from '@tollgate/api/format';
 import { demoAlertsQuery, demoVisibleQuery } from '@tollgate/cli/commands/demo';
+import {
+  type PendingDeadLetter,
+  pendingDeadLettersQuery,
+  pendingDeadLettersSummaryQuery,
+  replayRow,
+} from '@tollgate/cli/commands/dlq-queries';
 import { buildReport, SECTIONS } from '@tollgate/cli/commands/report';
 import {
   applyMigrations,
@@ -512,6 +518,7 @@ const DATA_CHECKS = [
   'SELECT * FROM alerts ORDER BY alert_id, inserted_at',
   'SELECT * FROM alerts FINAL ORDER BY alert_id',
   'SELECT * FROM dead_letters ORDER BY dlq_partition, dlq_offset',
+  'SELECT * FROM dead_letter_replays ORDER BY source_topic, source_partition, source_offset',
   'SELECT org_id, hour, feature, customer_id, environment, agent_name, provider, model, category, unit, currency, sum(cost_nanos) AS c, sum(lines) AS l, sum(unpriced_lines) AS u, sum(quantity) AS q, sum(unpriced_quantity) AS uq FROM line_items_by_attribution_hourly GROUP BY org_id, hour, feature, customer_id, environment, agent_name, provider, model, category, unit, currency ORDER BY org_id, hour, feature, customer_id, environment, agent_name, provider, model, category, unit, currency',
   'SELECT org_id, run_id, agent_id, parent_agent_id, agent_name, agent_depth, feature, customer_id, environment, currency, hour, sum(cost_nanos) AS c, sum(lines) AS l, sum(unpriced_lines) AS u FROM line_items_by_run_agent_hourly GROUP BY org_id, run_id, agent_id, parent_agent_id, agent_name, agent_depth, feature, customer_id, environment, currency, hour ORDER BY org_id, run_id, agent_id, parent_agent_id, agent_name, agent_depth, feature, customer_id, environment, currency, hour',
   'SELECT org_id, run_id, maxMerge(feature) AS f, maxMerge(customer_id) AS c, maxMerge(environment) AS e, minIfMerge(started_at) AS s, maxIfMerge(ended_at) AS x, argMaxIfMerge(outcome) AS o FROM runs GROUP BY org_id, run_id ORDER BY org_id, run_id',
@@ -660,6 +667,22 @@ async function scenario(ch: ClickHouse, proxyUrl: string): Promise<string[]> {
   const runIds = ['run-1', 'run-5', ODD_RUN_ID];
   await ch.rows(demoVisibleQuery(runIds));
   await ch.rows(demoAlertsQuery(runIds));
+
+  step('cli dlq replay');
+  const replayFilter = {
+    stage: 'pricer',
+    from: new Date('2000-01-01T00:00:00Z'),
+    to: new Date('2100-01-01T00:00:00Z'),
+  };
+  await ch.rows(pendingDeadLettersSummaryQuery(replayFilter));
+  const pending = await ch.rows<PendingDeadLetter>(pendingDeadLettersQuery(replayFilter, 2));
+  const replayedAt = new Date('2026-01-15T12:00:00Z');
+  await ch.insert(
+    'dead_letter_replays',
+    pending.map((letter, i) => replayRow(letter, letter.source_partition, String(500 + i), replayedAt)),
+  );
+  await ch.rows(pendingDeadLettersQuery({ ...replayFilter, reasonCode: 'unknown_fingerprint' }, 10));
+  await ch.rows(pendingDeadLettersSummaryQuery(replayFilter));
 
   step('data check');
   for (const query of DATA_CHECKS) await ch.rows(query);

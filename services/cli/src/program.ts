@@ -22,6 +22,7 @@ import { runAcls } from './commands/acls.ts';
 import { deletePolicies, publishRateCardFile, setPolicies } from './commands/admin.ts';
 import { followAlerts, formatAlert } from './commands/alerts.ts';
 import { runDemo } from './commands/demo.ts';
+import { REPLAYABLE_STAGES, runReplay } from './commands/dlq.ts';
 import { runProvision } from './commands/provision.ts';
 import { SECTIONS } from './commands/report.ts';
 import { type ReportFlags, runReport } from './commands/report-command.ts';
@@ -300,6 +301,34 @@ export function buildProgram(deps: ProgramDeps): Command {
           apply: boolean;
         },
       ) => runAcls(deps.config.kafka, client, options, process.stdout),
+    );
+
+  const dlq = program.command('dlq').description('the dead-letter topic: events a stage could not handle');
+  dlq
+    .command('replay')
+    .description(
+      'publish dead letters again to the topic and partition they came from (after a fix); each one once, however often this runs',
+    )
+    .requiredOption('--stage <stage>', `whose dead letters: ${REPLAYABLE_STAGES.join(', ')}`)
+    .option(
+      '--reason-code <code>',
+      'only these (e.g. unknown_fingerprint: usage from an SDK newer than the pricer)',
+    )
+    .option('--since <duration>', 'received in the last 30m, 6h, 7d …', '7d')
+    .option('--from <time>', 'received from this ISO-8601 time (instead of --since)')
+    .option('--to <time>', 'received before this ISO-8601 time (default: the next whole hour)')
+    .option('--chunk <n>', 'messages per produce request and per record in dead_letter_replays', '500')
+    .option('--dry-run', 'count what would be published, by reason and topic; publish nothing', false)
+    .action(
+      (options: {
+        stage: string;
+        reasonCode?: string;
+        since: string;
+        from?: string;
+        to?: string;
+        chunk: string;
+        dryRun: boolean;
+      }) => runReplay(deps, { ...options, chunk: positiveInt('--chunk', options.chunk) }, process.stdout),
     );
 
   program

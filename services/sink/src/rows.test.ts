@@ -5,6 +5,7 @@ import {
   checkAlert,
   checkPricedEvent,
   deadLetterRow,
+  keyFromText,
   keyText,
   lineItemRows,
   runEventRow,
@@ -131,6 +132,9 @@ describe('alerts and dead letters', () => {
     assert.equal(keyText(Buffer.from('run-1')), 'run-1');
     assert.equal(keyText(Buffer.from([0xff, 0xfe])), 'base64://4=');
     assert.equal(keyText(null), '');
+    // and reads back to the bytes it came from (what `tollgate dlq replay` publishes)
+    for (const key of [Buffer.from('run-1'), Buffer.from([0xff, 0xfe, 0x00]), null])
+      assert.deepEqual(keyFromText(keyText(key)), key);
   });
 
   it('keeps the original payload and positions of a dead letter', () => {

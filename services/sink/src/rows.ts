@@ -186,7 +186,7 @@ export function alertRow(alert: CostAlert, source: SourcePosition, insertedAt: s
 
 /**
  * Message keys are run ids (UTF-8 text) by contract; a key that is not valid UTF-8 is kept losslessly
- * as `base64:<bytes>`.
+ * as `base64:<bytes>`. keyFromText reads it back.
  */
 export function keyText(key: Uint8Array | null): string {
   if (key === null) return '';
@@ -196,6 +196,14 @@ export function keyText(key: Uint8Array | null): string {
   } catch {
     return `base64:${buffer.toString('base64')}`;
   }
+}
+
+/** The message key a keyText column stands for: '' is no key, `base64:` the bytes that were not UTF-8. */
+export function keyFromText(text: string): Buffer | null {
+  if (text === '') return null;
+  return text.startsWith('base64:')
+    ? Buffer.from(text.slice('base64:'.length), 'base64')
+    : Buffer.from(text, 'utf8');
 }
 
 /**

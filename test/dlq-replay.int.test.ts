@@ -1,0 +1,155 @@
+/**
+ * `tollgate dlq replay` against the real broker, ClickHouse and pricer. The story: agents ran an SDK newer
+ * than the pricer, whose dead letters say `unknown_fingerprint`; the pricer has since been upgraded (the
+ * current one knows the schema). Replaying publishes each source message once, byte for byte, to its
+ * topic and partition; the pricer prices it and the sink stores it; a second replay publishes nothing.
+ */
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { after, before, describe, it } from 'node:test';
+import { promisify } from 'node:util';
+import { type ClickHouse, createUsageCodec, formatDateTime, type UsageEvent } from '@tollgate/core';
+import { exampleModelCall } from '@tollgate/core/contract/examples';
+import { readTopic } from '../packages/sdk/src/test-consumer.ts';
+import { createTestContext, repoRoot, skipIntegration, type TestContext } from './support/index.ts';
+import { eventually, type Pipeline, startPipeline } from './support/pipeline.ts';
+
+describe('tollgate dlq replay', { skip: skipIntegration }, () => {
+  let ctx: TestContext;
+  let ch: ClickHouse;
+  let pipeline: Pipeline | undefined;
+  const codec = createUsageCodec();
+  const now = Date.now();
+  const events: UsageEvent[] = [0, 1, 2].map((n) => ({
+    ...exampleModelCall(),
+    event_id: `evt-replay-${n}`,
+    run_id: `run-replay-${n}`,
+    event_time: now - 60_000,
+  }));
+
+  before(async () => {
+    ctx = await createTestContext({ partitions: 2 });
+    await ctx.createTopics();
+    ch = await ctx.clickhouse();
+    const letter = (
+      event: UsageEvent,
+      n: number,
+      overrides: Partial<Record<string, string | number>> = {},
+    ): Record<string, string | number> => ({
+      received_at: formatDateTime(new Date(now - 3_600_000)),
+      stage: 'pricer',
+      reason_code: 'unknown_fingerprint',
+      reason: 'schema fingerprint 0x1c2f… is not one this pricer knows',
+      source_topic: ctx.topics.usage,
+      source_partition: n % 2,
+      source_offset: String(100 + n),
+      key: event.run_id,
+      payload_base64: codec.encode(event).toString('base64'),
+      dlq_partition: 0,
+      dlq_offset: String(n),
+      ...overrides,
+    });
+    const [a, b, c] = events as [UsageEvent, UsageEvent, UsageEvent];
+    await ch.insert('dead_letters', [
+      letter(a, 0),
+      letter(b, 1),
+      letter(c, 2),
+      // the same source message dead-lettered again (a pricer that died before committing): one replay
+      letter(a, 0, { dlq_offset: '3' }),
+      // not this stage, not this window, or not from Kafka: never replayed by this command
+      letter(a, 4, { stage: 'sink', source_topic: ctx.topics.priced, dlq_offset: '4' }),
+      letter(b, 5, { received_at: formatDateTime(new Date(now - 30 * 86_400_000)), dlq_offset: '5' }),
+      letter(c, 6, { source_topic: 'ingest:/v1/events', source_partition: -1, dlq_offset: '6' }),
+    ]);
+  });
+  after(async () => {
+    await pipeline?.stop();
+    await ctx.cleanup();
+  });
+
+  function decodeEventId(value: Buffer): string {
+    const decoded = codec.decode(value);
+    assert.ok(decoded.ok, 'the replayed bytes decode');
+    return decoded.value.event_id;
+  }
+
+  async function tollgate(...args: string[]) {
+    const env = {
+      ...process.env,
+      KAFKA_BROKERS: ctx.brokers.join(','),
+      CLICKHOUSE_URL: ctx.clickhouseUrl,
+      CLICKHOUSE_DATABASE: ctx.database,
+    };
+    try {
+      const { stdout } = await promisify(execFile)(
+        process.execPath,
+        [`${repoRoot}/services/cli/src/main.ts`, 'dlq', 'replay', ...args],
+        { env },
+      );
+      return { code: 0, stdout };
+    } catch (err) {
+      const failed = err as { code: number; stdout: string; stderr: string };
+      return { code: failed.code, stdout: `${failed.stdout}${failed.stderr}` };
+    }
+  }
+
+  it('counts what it would publish with --dry-run, and publishes nothing', async () => {
+    const result = await tollgate('--stage', 'pricer', '--dry-run');
+    assert.equal(result.code, 0, result.stdout);
+    assert.match(result.stdout, /not replayed yet: 3\n/);
+    assert.match(
+      result.stdout,
+      new RegExp(`unknown_fingerprint +│ ${ctx.topics.usage.replaceAll('.', '\\.')} +│ 3 `),
+    );
+    assert.deepEqual(await readTopic(ctx.kafka, ctx.topics.usage), []);
+  });
+
+  it('publishes each source message once, byte for byte, to its topic and partition', async () => {
+    const result = await tollgate('--stage', 'pricer', '--chunk', '2');
+    assert.equal(result.code, 0, result.stdout);
+    assert.match(result.stdout, /replayed 2\/3\n {2}replayed 3\/3\nreplayed 3 dead letters/);
+    const messages = await readTopic(ctx.kafka, ctx.topics.usage);
+    assert.deepEqual(messages.map((m) => [m.partition, m.key, decodeEventId(m.value)]).sort(), [
+      [0, 'run-replay-0', 'evt-replay-0'],
+      [0, 'run-replay-2', 'evt-replay-2'],
+      [1, 'run-replay-1', 'evt-replay-1'],
+    ]);
+    const recorded = await ch.rows<{ n: string }>('SELECT count() AS n FROM dead_letter_replays');
+    assert.equal(recorded[0]?.n, '3');
+  });
+
+  it('publishes nothing the second time', async () => {
+    const result = await tollgate('--stage', 'pricer');
+    assert.equal(result.code, 0, result.stdout);
+    assert.match(result.stdout, /not replayed yet: 0\n/);
+    assert.equal((await readTopic(ctx.kafka, ctx.topics.usage)).length, 3);
+  });
+
+  it('the replayed usage is priced and stored once', async () => {
+    pipeline = await startPipeline(ctx, { services: ['pricer', 'sink'] });
+    await eventually(
+      async () => {
+        const [row] = await ch.rows<{ n: string }>(
+          "SELECT uniqExact(event_id) AS n FROM line_items WHERE startsWith(event_id, 'evt-replay-')",
+        );
+        return row?.n === '3';
+      },
+      { describe: () => pipeline?.logs(20) ?? '' },
+    );
+    const [lines] = await ch.rows<{ n: string; events: string }>(
+      'SELECT count() AS n, uniqExact(event_id) AS events FROM line_items',
+    );
+    // one model call prices into several lines (input, cached input, output …); none twice
+    assert.equal(lines?.events, '3');
+    const [perEvent] = await ch.rows<{ max: string }>(
+      'SELECT max(c) AS max FROM (SELECT event_id, line_no, count() AS c FROM line_items GROUP BY event_id, line_no)',
+    );
+    assert.equal(perEvent?.max, '1');
+  });
+
+  it('names the stage it cannot replay', async () => {
+    const result = await tollgate('--stage', 'ingest');
+    assert.equal(result.code, 1);
+    assert.match(result.stdout, /--stage must be one of pricer, sink, detector, got "ingest"/);
+  });
+});
