@@ -147,9 +147,14 @@ describe('tollgate dlq replay', { skip: skipIntegration }, () => {
     assert.equal(perEvent?.max, '1');
   });
 
-  it('names the stage it cannot replay', async () => {
-    const result = await tollgate('--stage', 'ingest');
-    assert.equal(result.code, 1);
-    assert.match(result.stdout, /--stage must be one of pricer, sink, detector, got "ingest"/);
+  it('replays no stage whose letters another consumer has already counted, and says why', async () => {
+    const sink = await tollgate('--stage', 'sink');
+    assert.equal(sink.code, 1);
+    assert.match(
+      sink.stdout,
+      /--stage must be pricer, got "sink": the detector has already counted what the sink refused/,
+    );
+    const ingest = await tollgate('--stage', 'ingest');
+    assert.match(ingest.stdout, /got "ingest": ingest's dead letters were an HTTP caller's bad input/);
   });
 });

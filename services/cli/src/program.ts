@@ -309,7 +309,7 @@ export function buildProgram(deps: ProgramDeps): Command {
     .description(
       'publish dead letters again to the topic and partition they came from (after a fix); each one once, however often this runs',
     )
-    .requiredOption('--stage <stage>', `whose dead letters: ${REPLAYABLE_STAGES.join(', ')}`)
+    .requiredOption('--stage <stage>', `whose dead letters: ${REPLAYABLE_STAGES.join(', ')} (see the README)`)
     .option(
       '--reason-code <code>',
       'only these (e.g. unknown_fingerprint: usage from an SDK newer than the pricer)',

@@ -28,7 +28,18 @@ import {
 } from './dlq-queries.ts';
 import { reportRange } from './report-command.ts';
 
-export const REPLAYABLE_STAGES = ['pricer', 'sink', 'detector'] as const;
+/**
+ * Only the pricer's letters go back to Kafka: the usage topic has one consumer, the pricer, and a message
+ * it dead-lettered was counted nowhere. A message the sink or the detector refused sits on the priced
+ * topic, which the other of the two read and counted; publishing it again would count it twice there.
+ */
+export const REPLAYABLE_STAGES = ['pricer'] as const;
+
+const WHY_NOT: Record<string, string> = {
+  ingest: "ingest's dead letters were an HTTP caller's bad input: the caller resends them",
+  sink: 'the detector has already counted what the sink refused: publishing it again would count it twice',
+  detector: 'the sink has already stored what the detector refused: publishing it again would store it twice',
+};
 
 export interface ReplayFlags {
   stage: string;
@@ -47,8 +58,9 @@ export async function runReplay(
   out: NodeJS.WritableStream,
 ): Promise<void> {
   if (!(REPLAYABLE_STAGES as readonly string[]).includes(flags.stage)) {
+    const why = WHY_NOT[flags.stage];
     throw new TollgateError(
-      `--stage must be one of ${REPLAYABLE_STAGES.join(', ')}, got ${JSON.stringify(flags.stage)} (ingest's dead letters were an HTTP caller's bad input: the caller resends them)`,
+      `--stage must be ${REPLAYABLE_STAGES.join(', ')}, got ${JSON.stringify(flags.stage)}${why === undefined ? '' : `: ${why}`}`,
       { code: 'TG_CLI_USAGE' },
     );
   }
