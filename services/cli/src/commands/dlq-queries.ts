@@ -2,7 +2,7 @@
  * The statements of `tollgate dlq replay`: which dead letters are waiting for a replay, and what
  * dead_letter_replays records once they are published again. Same SQL on 18.16 and current ClickHouse.
  */
-import { formatDateTime, type Sql, sql } from '@tollgate/core';
+import { formatDateTime, type Sql, sql, TOPIC_NAMES } from '@tollgate/core';
 
 export interface DeadLetterFilter {
   stage: string;
@@ -24,9 +24,10 @@ export interface PendingDeadLetter {
 
 function conditions(filter: DeadLetterFilter): Sql {
   const reason = filter.reasonCode === undefined ? sql`1` : sql`reason_code = ${filter.reasonCode}`;
+  // Only messages of a usage topic (any TOPIC_PREFIX): its one consumer is the pricer (see dlq.ts).
   // Ingest's letters have no Kafka origin (source_partition -1): they were an HTTP request's bad input.
   return sql`stage = ${filter.stage} AND ${reason} AND received_at >= ${filter.from} AND received_at < ${filter.to}
-  AND source_partition >= 0
+  AND endsWith(source_topic, ${TOPIC_NAMES.usage}) AND source_partition >= 0
   AND (source_topic, source_partition, source_offset) NOT IN
       (SELECT source_topic, source_partition, source_offset FROM dead_letter_replays)`;
 }
