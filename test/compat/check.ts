@@ -32,6 +32,7 @@ import {
   pendingDeadLettersSummaryQuery,
   replayRow,
 } from '@tollgate/cli/commands/dlq-queries';
+import { dropPartitionStatement, partitionsQuery } from '@tollgate/cli/commands/prune-queries';
 import { buildReport, SECTIONS } from '@tollgate/cli/commands/report';
 import {
   applyMigrations,
@@ -683,6 +684,13 @@ async function scenario(ch: ClickHouse, proxyUrl: string): Promise<string[]> {
   );
   await ch.rows(pendingDeadLettersQuery({ ...replayFilter, reasonCode: 'unknown_fingerprint' }, 10));
   await ch.rows(pendingDeadLettersSummaryQuery(replayFilter));
+
+  step('cli prune');
+  await ch.rows(
+    partitionsQuery(DATABASE, ['line_items', 'line_items_by_attribution_hourly', 'dead_letters']),
+  );
+  // a month with no data: the statement's syntax on both engines, the data checks below unchanged
+  await ch.exec(dropPartitionStatement('line_items', '200001'));
 
   step('data check');
   for (const query of DATA_CHECKS) await ch.rows(query);

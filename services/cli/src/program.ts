@@ -24,6 +24,8 @@ import { followAlerts, formatAlert } from './commands/alerts.ts';
 import { runDemo } from './commands/demo.ts';
 import { REPLAYABLE_STAGES, runReplay } from './commands/dlq.ts';
 import { runProvision } from './commands/provision.ts';
+import { runPrune } from './commands/prune.ts';
+import type { PruneGroup } from './commands/prune-queries.ts';
 import { SECTIONS } from './commands/report.ts';
 import { type ReportFlags, runReport } from './commands/report-command.ts';
 import { runSimulation, type SimulateFlags } from './commands/simulate.ts';
@@ -329,6 +331,38 @@ export function buildProgram(deps: ProgramDeps): Command {
         chunk: string;
         dryRun: boolean;
       }) => runReplay(deps, { ...options, chunk: positiveInt('--chunk', options.chunk) }, process.stdout),
+    );
+
+  program
+    .command('prune')
+    .description(
+      "retention: drop the months of Tollgate's tables that lie wholly before each retention given (ClickHouse partitions)",
+    )
+    .option('--line-items <days>', 'keep line_items at least this long, e.g. 90d')
+    .option(
+      '--rollups <days>',
+      'keep the hourly rollups (allocation, run trees) at least this long, e.g. 400d',
+    )
+    .option('--run-events <days>', 'keep run_events at least this long')
+    .option('--dead-letters <days>', 'keep dead_letters at least this long')
+    .option('--dry-run', 'list what would be dropped; drop nothing', false)
+    .action(
+      (options: {
+        lineItems?: string;
+        rollups?: string;
+        runEvents?: string;
+        deadLetters?: string;
+        dryRun: boolean;
+      }) => {
+        const given: [PruneGroup, string | undefined][] = [
+          ['line-items', options.lineItems],
+          ['rollups', options.rollups],
+          ['run-events', options.runEvents],
+          ['dead-letters', options.deadLetters],
+        ];
+        const retention = Object.fromEntries(given.filter(([, text]) => text !== undefined));
+        return runPrune(deps, { retention, dryRun: options.dryRun }, process.stdout);
+      },
     );
 
   program
