@@ -5,13 +5,11 @@
  * topic and partition; the pricer prices it and the sink stores it; a second replay publishes nothing.
  */
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
-import { promisify } from 'node:util';
 import { type ClickHouse, createUsageCodec, formatDateTime, type UsageEvent } from '@tollgate/core';
 import { exampleModelCall } from '@tollgate/core/contract/examples';
 import { readTopic } from '../packages/sdk/src/test-consumer.ts';
-import { createTestContext, repoRoot, skipIntegration, type TestContext } from './support/index.ts';
+import { createTestContext, runCli, skipIntegration, type TestContext } from './support/index.ts';
 import { eventually, type Pipeline, startPipeline } from './support/pipeline.ts';
 
 describe('tollgate dlq replay', { skip: skipIntegration }, () => {
@@ -73,25 +71,17 @@ describe('tollgate dlq replay', { skip: skipIntegration }, () => {
     return decoded.value.event_id;
   }
 
-  async function tollgate(...args: string[]) {
-    const env = {
-      ...process.env,
-      KAFKA_BROKERS: ctx.brokers.join(','),
-      CLICKHOUSE_URL: ctx.clickhouseUrl,
-      CLICKHOUSE_DATABASE: ctx.database,
-    };
-    try {
-      const { stdout } = await promisify(execFile)(
-        process.execPath,
-        [`${repoRoot}/services/cli/src/main.ts`, 'dlq', 'replay', ...args],
-        { env },
-      );
-      return { code: 0, stdout };
-    } catch (err) {
-      const failed = err as { code: number; stdout: string; stderr: string };
-      return { code: failed.code, stdout: `${failed.stdout}${failed.stderr}` };
-    }
-  }
+  const tollgate = (...args: string[]) =>
+    runCli(
+      {
+        KAFKA_BROKERS: ctx.brokers.join(','),
+        CLICKHOUSE_URL: ctx.clickhouseUrl,
+        CLICKHOUSE_DATABASE: ctx.database,
+      },
+      'dlq',
+      'replay',
+      ...args,
+    );
 
   it('counts what it would publish with --dry-run, and publishes nothing', async () => {
     const result = await tollgate('--stage', 'pricer', '--dry-run');

@@ -3,11 +3,9 @@
  * them; each group keeps what its retention asks for, whole months only, and --dry-run drops nothing.
  */
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
-import { promisify } from 'node:util';
 import { type ClickHouse, formatDateTime } from '@tollgate/core';
-import { createTestContext, repoRoot, skipIntegration, type TestContext } from './support/index.ts';
+import { createTestContext, runCli, skipIntegration, type TestContext } from './support/index.ts';
 
 const DAY = 86_400_000;
 
@@ -37,13 +35,13 @@ describe('tollgate prune', { skip: skipIntegration }, () => {
   after(() => ctx.cleanup());
 
   async function prune(...args: string[]) {
-    const env = { ...process.env, CLICKHOUSE_URL: ctx.clickhouseUrl, CLICKHOUSE_DATABASE: ctx.database };
-    const { stdout } = await promisify(execFile)(
-      process.execPath,
-      [`${repoRoot}/services/cli/src/main.ts`, 'prune', ...args],
-      { env },
+    const result = await runCli(
+      { CLICKHOUSE_URL: ctx.clickhouseUrl, CLICKHOUSE_DATABASE: ctx.database },
+      'prune',
+      ...args,
     );
-    return stdout;
+    assert.equal(result.code, 0, result.stdout);
+    return result.stdout;
   }
 
   /** How many months the table holds. */

@@ -6,10 +6,8 @@
  * CLICKHOUSE_URL, CLICKHOUSE_CA_FILE), and the services and the CLI are the real entry points.
  */
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import { promisify } from 'node:util';
 import {
   clickhouseConfig,
   clickhouseConnection,
@@ -34,6 +32,7 @@ import { costlyEvents, ledgerCost } from './support/expected.ts';
 import {
   createTestContext,
   repoRoot,
+  runCli,
   secureClickHouseEnv,
   secureKafkaEnv,
   skipIntegration,
@@ -63,21 +62,6 @@ async function describeCluster(connection: KafkaConnection) {
 function secretOf(connection: KafkaConnection): string {
   assert.ok(connection.sasl);
   return connection.sasl.password;
-}
-
-/** Runs the CLI as a user would, with these variables on top of the environment. */
-async function tollgate(env: Record<string, string>, ...args: string[]) {
-  try {
-    const { stdout } = await promisify(execFile)(
-      process.execPath,
-      [`${repoRoot}/services/cli/src/main.ts`, ...args],
-      { env: { ...process.env, ...env } },
-    );
-    return { code: 0, stdout };
-  } catch (err) {
-    const failed = err as { code: number; stdout: string; stderr: string };
-    return { code: failed.code, stdout: `${failed.stdout}${failed.stderr}` };
-  }
 }
 
 describe('Kafka with TLS and SASL, ClickHouse over https', { skip: skipIntegration }, () => {
@@ -166,7 +150,7 @@ describe('Kafka with TLS and SASL, ClickHouse over https', { skip: skipIntegrati
     const database = `test_${uniqueId()}`;
     const vars = { ...env, ...chEnv, CLICKHOUSE_DATABASE: database };
     try {
-      const first = await tollgate(vars, 'provision');
+      const first = await runCli(vars, 'provision');
       assert.equal(first.code, 0, first.stdout);
       assert.match(
         first.stdout,
@@ -174,10 +158,10 @@ describe('Kafka with TLS and SASL, ClickHouse over https', { skip: skipIntegrati
       );
       // `tollgate test` started the local stack, whose topics are Tollgate's: they exist and match.
       assert.match(first.stdout, /topics: 0 created, 11 already there; migrations: [1-9]\d* applied/);
-      const second = await tollgate(vars, 'provision');
+      const second = await runCli(vars, 'provision');
       assert.equal(second.code, 0, second.stdout);
       assert.match(second.stdout, /migrations: 0 applied/);
-      const partitions = await tollgate(vars, 'provision', '--partitions', '12');
+      const partitions = await runCli(vars, 'provision', '--partitions', '12');
       assert.equal(partitions.code, 1);
       assert.match(partitions.stdout, /tollgate\.usage\.v1: has 6 partitions, Tollgate expects 12/);
     } finally {
@@ -202,7 +186,7 @@ describe('Kafka with TLS and SASL, ClickHouse over https', { skip: skipIntegrati
       ...group,
       '--apply',
     ];
-    const result = await tollgate(env, ...args);
+    const result = await runCli(env, ...args);
     assert.equal(result.code, 0, result.stdout);
     return Number(/created (\d+) ACLs/.exec(result.stdout)?.[1]);
   }

@@ -4,10 +4,12 @@
  * local stack), and otherwise starts the local stack itself. Each test gets unique topic names and a
  * fresh ClickHouse database with every migration applied, and both are removed afterwards.
  */
+import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import {
   applyMigrations,
   type ClickHouse,
@@ -88,6 +90,27 @@ function readEnvFile(file: string): Record<string, string> {
       .filter((line) => line.includes('='))
       .map((line) => [line.slice(0, line.indexOf('=')), line.slice(line.indexOf('=') + 1)]),
   );
+}
+
+/**
+ * Runs the `tollgate` CLI as a user would, with these variables on top of the environment: its exit code
+ * and everything it printed (stdout, then stderr, where its one-line errors go).
+ */
+export async function runCli(
+  env: Record<string, string>,
+  ...args: string[]
+): Promise<{ code: number; stdout: string }> {
+  try {
+    const { stdout } = await promisify(execFile)(
+      process.execPath,
+      [resolve(repoRoot, 'services', 'cli', 'src', 'main.ts'), ...args],
+      { env: { ...process.env, ...env } },
+    );
+    return { code: 0, stdout };
+  } catch (err) {
+    const failed = err as { code: number; stdout: string; stderr: string };
+    return { code: failed.code, stdout: `${failed.stdout}${failed.stderr}` };
+  }
 }
 
 /** True when integration tests must be skipped (`tollgate test --no-infra`). */
