@@ -173,7 +173,7 @@ describe('Kafka with TLS and SASL, ClickHouse over https', { skip: skipIntegrati
   });
 
   /** `tollgate acls CLIENT --apply` as the operator for user tollgate-CLIENT; the number of ACLs created. */
-  async function applyAcls(client: string, groupId?: string): Promise<number> {
+  async function applyAcls(client: string, groupId?: string, topicPrefix = ctx.topicPrefix): Promise<number> {
     const group = groupId === undefined ? [] : ['--group-id', groupId];
     const principal = `User:tollgate-${client}`;
     const args = [
@@ -182,7 +182,7 @@ describe('Kafka with TLS and SASL, ClickHouse over https', { skip: skipIntegrati
       '--principal',
       principal,
       '--topic-prefix',
-      ctx.topicPrefix,
+      topicPrefix,
       ...group,
       '--apply',
     ];
@@ -262,6 +262,20 @@ describe('Kafka with TLS and SASL, ClickHouse over https', { skip: skipIntegrati
       BigInt(total?.nanos ?? -1),
       ledgers.reduce((sum, ledger) => sum + ledgerCost(ledger), 0n),
     );
+  });
+
+  it('an operator publishes a rate card as its own user, and an agent may not', async () => {
+    // `tollgate ratecard publish` writes the cluster's rate-card topic (no TOPIC_PREFIX): the default card,
+    // which is what that topic of the local stack holds anyway.
+    assert.equal(await applyAcls('operator', undefined, ''), 4);
+    const card = `${repoRoot}/ratecards/default.yaml`;
+    const as = (username: string) => ({ ...env, KAFKA_SASL_USERNAME: username });
+    const published = await runCli(as('tollgate-operator'), 'ratecard', 'publish', card);
+    assert.equal(published.code, 0, published.stdout);
+    assert.match(published.stdout, /^published rate card default /);
+    const refused = await runCli(as('tollgate-agent'), 'ratecard', 'publish', card);
+    assert.equal(refused.code, 1, refused.stdout);
+    assert.match(refused.stdout, /Not authorized to access topics/);
   });
 
   it('ingest and an alert subscriber work as their own users with only their ACLs', async () => {

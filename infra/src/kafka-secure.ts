@@ -34,6 +34,7 @@ export const SERVICE_USERS = [
   'tollgate-ingest',
   'tollgate-agent',
   'tollgate-alerts',
+  'tollgate-operator',
 ] as const;
 
 /** Made once per home, kept in secrets.json: the broker's keystore password and user tollgate's password. */
