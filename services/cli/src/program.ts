@@ -233,7 +233,9 @@ async function test(
 
 export function buildProgram(deps: ProgramDeps): Command {
   const program = new Command('tollgate')
-    .description('Tollgate: agent cost governance. Local stack, tests, simulation and reports.')
+    .description(
+      'Tollgate: agent cost governance. Local stack, simulation and reports; provisioning, ACLs, dead-letter replay and retention on your own cluster; tests.',
+    )
     .showHelpAfterError();
 
   const infra = program.command('infra').description('the local Kafka and ClickHouse only');
@@ -250,120 +252,6 @@ export function buildProgram(deps: ProgramDeps): Command {
     .command('status')
     .description('what runs, its pid, address and health')
     .action(() => status(deps));
-
-  program
-    .command('provision')
-    .description(
-      'create the topics and apply the ClickHouse migrations on the cluster KAFKA_* and CLICKHOUSE_* name; checks existing topics',
-    )
-    .option('--partitions <n>', 'partitions of the keyed topics (usage, priced, the detector’s)', '6')
-    .option(
-      '--replication-factor <n>',
-      "replicas per new topic (default: the cluster's default.replication.factor)",
-    )
-    .action((options: { partitions: string; replicationFactor?: string }) =>
-      runProvision(
-        deps,
-        {
-          partitions: positiveInt('--partitions', options.partitions),
-          replicationFactor:
-            options.replicationFactor === undefined
-              ? undefined
-              : positiveInt('--replication-factor', options.replicationFactor),
-        },
-        process.stdout,
-      ),
-    );
-
-  program
-    .command('acls')
-    .description(
-      'the Kafka ACLs a Tollgate client needs on a cluster with an authorizer: printed, or created with --apply',
-    )
-    .argument('<client>', ACL_CLIENTS.map((name) => `${name}: ${ACL_CLIENT_DESCRIPTIONS[name]}`).join('; '))
-    .requiredOption('--principal <principal>', 'who gets them: User:NAME (SASL username or certificate name)')
-    .option(
-      '--group-id <id>',
-      "the client's GROUP_ID (default: tollgate-<client>); its groups all start with it",
-    )
-    .option(
-      '--transactional-id-prefix <prefix>',
-      'pricer/detector: their TRANSACTIONAL_ID_PREFIX (default: the group id)',
-    )
-    .option('--topic-prefix <prefix>', "the services' TOPIC_PREFIX", '')
-    .option('--apply', 'create them on the cluster KAFKA_* names', false)
-    .action(
-      (
-        client: string,
-        options: {
-          principal: string;
-          groupId?: string;
-          transactionalIdPrefix?: string;
-          topicPrefix: string;
-          apply: boolean;
-        },
-      ) => runAcls(deps.config.kafka, client, options, process.stdout),
-    );
-
-  const dlq = program.command('dlq').description('the dead-letter topic: events a stage could not handle');
-  dlq
-    .command('replay')
-    .description(
-      'publish dead letters again to the topic and partition they came from (after a fix); each one once, however often this runs',
-    )
-    .requiredOption('--stage <stage>', `whose dead letters: ${REPLAYABLE_STAGES.join(', ')} (see the README)`)
-    .option(
-      '--reason-code <code>',
-      'only these (e.g. unknown_fingerprint: usage from an SDK newer than the pricer)',
-    )
-    .option('--since <duration>', 'received in the last 30m, 6h, 7d …', '7d')
-    .option('--from <time>', 'received from this ISO-8601 time (instead of --since)')
-    .option('--to <time>', 'received before this ISO-8601 time (default: the next whole hour)')
-    .option('--chunk <n>', 'messages per produce request and per record in dead_letter_replays', '500')
-    .option('--dry-run', 'count what would be published, by reason and topic; publish nothing', false)
-    .action(
-      (options: {
-        stage: string;
-        reasonCode?: string;
-        since: string;
-        from?: string;
-        to?: string;
-        chunk: string;
-        dryRun: boolean;
-      }) => runReplay(deps, { ...options, chunk: positiveInt('--chunk', options.chunk) }, process.stdout),
-    );
-
-  program
-    .command('prune')
-    .description(
-      "retention: drop the months of Tollgate's tables that lie wholly before each retention given (ClickHouse partitions)",
-    )
-    .option('--line-items <days>', 'keep line_items at least this long, e.g. 90d')
-    .option(
-      '--rollups <days>',
-      'keep the hourly rollups (allocation, run trees) at least this long, e.g. 400d',
-    )
-    .option('--run-events <days>', 'keep run_events at least this long')
-    .option('--dead-letters <days>', 'keep dead_letters at least this long')
-    .option('--dry-run', 'list what would be dropped; drop nothing', false)
-    .action(
-      (options: {
-        lineItems?: string;
-        rollups?: string;
-        runEvents?: string;
-        deadLetters?: string;
-        dryRun: boolean;
-      }) => {
-        const given: [PruneGroup, string | undefined][] = [
-          ['line-items', options.lineItems],
-          ['rollups', options.rollups],
-          ['run-events', options.runEvents],
-          ['dead-letters', options.deadLetters],
-        ];
-        const retention = Object.fromEntries(given.filter(([, text]) => text !== undefined));
-        return runPrune(deps, { retention, dryRun: options.dryRun }, process.stdout);
-      },
-    );
 
   program
     .command('up')
@@ -485,6 +373,120 @@ export function buildProgram(deps: ProgramDeps): Command {
           process.stderr.write(`tollgate: skipped alert at offset ${offset}: ${reason}\n`),
       });
     });
+
+  program
+    .command('provision')
+    .description(
+      'create the topics and apply the ClickHouse migrations on the cluster KAFKA_* and CLICKHOUSE_* name; checks existing topics',
+    )
+    .option('--partitions <n>', 'partitions of the keyed topics (usage, priced, the detector’s)', '6')
+    .option(
+      '--replication-factor <n>',
+      "replicas per new topic (default: the cluster's default.replication.factor)",
+    )
+    .action((options: { partitions: string; replicationFactor?: string }) =>
+      runProvision(
+        deps,
+        {
+          partitions: positiveInt('--partitions', options.partitions),
+          replicationFactor:
+            options.replicationFactor === undefined
+              ? undefined
+              : positiveInt('--replication-factor', options.replicationFactor),
+        },
+        process.stdout,
+      ),
+    );
+
+  program
+    .command('acls')
+    .description(
+      'the Kafka ACLs a Tollgate client needs on a cluster with an authorizer: printed, or created with --apply',
+    )
+    .argument('<client>', ACL_CLIENTS.map((name) => `${name}: ${ACL_CLIENT_DESCRIPTIONS[name]}`).join('; '))
+    .requiredOption('--principal <principal>', 'who gets them: User:NAME (SASL username or certificate name)')
+    .option(
+      '--group-id <id>',
+      "the client's GROUP_ID (default: tollgate-<client>); its groups all start with it",
+    )
+    .option(
+      '--transactional-id-prefix <prefix>',
+      'pricer/detector: their TRANSACTIONAL_ID_PREFIX (default: the group id)',
+    )
+    .option('--topic-prefix <prefix>', "the services' TOPIC_PREFIX", '')
+    .option('--apply', 'create them on the cluster KAFKA_* names', false)
+    .action(
+      (
+        client: string,
+        options: {
+          principal: string;
+          groupId?: string;
+          transactionalIdPrefix?: string;
+          topicPrefix: string;
+          apply: boolean;
+        },
+      ) => runAcls(deps.config.kafka, client, options, process.stdout),
+    );
+
+  const dlq = program.command('dlq').description('the dead-letter topic: events a stage could not handle');
+  dlq
+    .command('replay')
+    .description(
+      'publish dead letters again to the topic and partition they came from (after a fix); each one once, however often this runs',
+    )
+    .requiredOption('--stage <stage>', `whose dead letters: ${REPLAYABLE_STAGES.join(', ')} (see the README)`)
+    .option(
+      '--reason-code <code>',
+      'only these (e.g. unknown_fingerprint: usage from an SDK newer than the pricer)',
+    )
+    .option('--since <duration>', 'received in the last 30m, 6h, 7d …', '7d')
+    .option('--from <time>', 'received from this ISO-8601 time (instead of --since)')
+    .option('--to <time>', 'received before this ISO-8601 time (default: the next whole hour)')
+    .option('--chunk <n>', 'messages per produce request and per record in dead_letter_replays', '500')
+    .option('--dry-run', 'count what would be published, by reason and topic; publish nothing', false)
+    .action(
+      (options: {
+        stage: string;
+        reasonCode?: string;
+        since: string;
+        from?: string;
+        to?: string;
+        chunk: string;
+        dryRun: boolean;
+      }) => runReplay(deps, { ...options, chunk: positiveInt('--chunk', options.chunk) }, process.stdout),
+    );
+
+  program
+    .command('prune')
+    .description(
+      "retention: drop the months of Tollgate's tables that lie wholly before each retention given (ClickHouse partitions)",
+    )
+    .option('--line-items <days>', 'keep line_items at least this long, e.g. 90d')
+    .option(
+      '--rollups <days>',
+      'keep the hourly rollups (allocation, run trees) at least this long, e.g. 400d',
+    )
+    .option('--run-events <days>', 'keep run_events at least this long')
+    .option('--dead-letters <days>', 'keep dead_letters at least this long')
+    .option('--dry-run', 'list what would be dropped; drop nothing', false)
+    .action(
+      (options: {
+        lineItems?: string;
+        rollups?: string;
+        runEvents?: string;
+        deadLetters?: string;
+        dryRun: boolean;
+      }) => {
+        const given: [PruneGroup, string | undefined][] = [
+          ['line-items', options.lineItems],
+          ['rollups', options.rollups],
+          ['run-events', options.runEvents],
+          ['dead-letters', options.deadLetters],
+        ];
+        const retention = Object.fromEntries(given.filter(([, text]) => text !== undefined));
+        return runPrune(deps, { retention, dryRun: options.dryRun }, process.stdout);
+      },
+    );
 
   program
     .command('bench')
