@@ -15,6 +15,7 @@ import {
   type KafkaConnection,
   kafkaError,
   loadMigrations,
+  prefixedTopicNames,
   silentLogger,
   TollgateError,
   type TopicNames,
@@ -82,6 +83,7 @@ export async function infraUp(settings: InfraSettings): Promise<InfraUpResult> {
     const { created, applied, mismatches, changed } = await provision({
       kafka: { brokers: kafkaBrokers(settings) },
       clickhouse: { url: clickhouseUrl(settings), database: settings.clickhouseDatabase },
+      topics: prefixedTopicNames(settings.topicPrefix ?? ''),
       root: settings.root,
       progress: settings.progress,
     });

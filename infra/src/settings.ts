@@ -15,6 +15,8 @@ export interface InfraSettings {
   /** ClickHouse's https port (TLS with the stack's own CA, see clickhouse-secure.ts). */
   clickhouseHttpsPort: number;
   clickhouseDatabase: string;
+  /** TOPIC_PREFIX of the stack's topics ('' by default): `up` creates them under it. */
+  topicPrefix?: string;
   /** Installs missing system packages (ClickHouse) with apt-get when true. */
   allowApt: boolean;
   /** Prints progress lines; the test harness passes a quiet one. */

@@ -5,6 +5,7 @@ import {
   commonConfig,
   kafkaConnection,
   loadConfig,
+  prefixedTopicNames,
   z,
 } from '@tollgate/core';
 
@@ -32,6 +33,8 @@ export const cliConfigSchema = z.object({
   PRICER_GROUP_ID: z.string().min(1).default('tollgate-pricer'),
   SINK_GROUP_ID: z.string().min(1).default('tollgate-sink'),
   DETECTOR_GROUP_ID: z.string().min(1).default('tollgate-detector'),
+  /** Prefix of every topic name, as the services take it (a second stack on a shared cluster). */
+  TOPIC_PREFIX: z.string().default(''),
   /** `0` forbids `infra up` from installing ClickHouse with apt-get. */
   TOLLGATE_ALLOW_APT: z.enum(['0', '1']).default('1'),
 });
@@ -69,6 +72,8 @@ export function readCliConfig(env: NodeJS.ProcessEnv, root: string) {
     CLICKHOUSE_URL: clickhouseUrl,
     /** ClickHouse with its credentials and TLS files (CLICKHOUSE_*): what every command queries with. */
     clickhouse: clickhouseConnection({ ...config, CLICKHOUSE_URL: clickhouseUrl }),
+    /** Tollgate's topics under TOPIC_PREFIX: what every command publishes to and reads. */
+    topics: prefixedTopicNames(config.TOPIC_PREFIX),
     home: resolve(config.TOLLGATE_HOME ?? `${root}/.tollgate`),
   };
 }

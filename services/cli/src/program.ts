@@ -5,7 +5,6 @@ import {
   ACL_CLIENTS,
   createKafka,
   silentLogger,
-  TOPIC_NAMES,
   TollgateError,
 } from '@tollgate/core';
 import {
@@ -60,6 +59,7 @@ export function infraSettings({ root, config }: ProgramDeps, quiet = false): Sta
     clickhouseTcpPort: config.TOLLGATE_CLICKHOUSE_TCP_PORT,
     clickhouseHttpsPort: config.TOLLGATE_CLICKHOUSE_HTTPS_PORT,
     clickhouseDatabase: config.CLICKHOUSE_DATABASE,
+    topicPrefix: config.TOPIC_PREFIX,
     allowApt: config.TOLLGATE_ALLOW_APT === '1',
     progress: quiet ? () => {} : progress,
     servicePorts: {
@@ -136,11 +136,14 @@ async function down(
 async function lagByService(deps: ProgramDeps, kafkaUp: boolean): Promise<Map<ServiceName, number>> {
   const lags = new Map<ServiceName, number>();
   if (!kafkaUp) return lags;
-  const groups = serviceGroups({
-    pricer: deps.config.PRICER_GROUP_ID,
-    sink: deps.config.SINK_GROUP_ID,
-    detector: deps.config.DETECTOR_GROUP_ID,
-  });
+  const groups = serviceGroups(
+    {
+      pricer: deps.config.PRICER_GROUP_ID,
+      sink: deps.config.SINK_GROUP_ID,
+      detector: deps.config.DETECTOR_GROUP_ID,
+    },
+    deps.config.topics,
+  );
   const kafka = createKafka({
     brokers: kafkaBrokers(infraSettings(deps, true)),
     clientId: 'tollgate-cli-status',
@@ -289,7 +292,9 @@ export function buildProgram(deps: ProgramDeps): Command {
     .command('publish')
     .description('validate a rate card YAML file and publish it; running pricers switch to it')
     .argument('<file>', 'rate card YAML (see ratecards/README.md)')
-    .action((file: string) => publishRateCardFile(deps.config.kafka, file, process.stdout));
+    .action((file: string) =>
+      publishRateCardFile(deps.config.kafka, deps.config.topics, file, process.stdout),
+    );
 
   const policy = program
     .command('policy')
@@ -300,12 +305,12 @@ export function buildProgram(deps: ProgramDeps): Command {
       'validate and publish policies (JSON: one policy or an array); one bad policy publishes nothing',
     )
     .argument('<files...>', 'policy JSON files')
-    .action((files: string[]) => setPolicies(deps.config.kafka, files, process.stdout));
+    .action((files: string[]) => setPolicies(deps.config.kafka, deps.config.topics, files, process.stdout));
   policy
     .command('delete')
     .description('delete policies by id')
     .argument('<ids...>', 'policy ids')
-    .action((ids: string[]) => deletePolicies(deps.config.kafka, ids, process.stdout));
+    .action((ids: string[]) => deletePolicies(deps.config.kafka, deps.config.topics, ids, process.stdout));
 
   program
     .command('simulate')
@@ -361,7 +366,7 @@ export function buildProgram(deps: ProgramDeps): Command {
       let seen = 0;
       await followAlerts({
         connection: deps.config.kafka,
-        topic: TOPIC_NAMES.alerts,
+        topic: deps.config.topics.alerts,
         fromBeginning: options.fromBeginning,
         signal: controller.signal,
         onAlert: (alert) => {
@@ -413,7 +418,7 @@ export function buildProgram(deps: ProgramDeps): Command {
       '--transactional-id-prefix <prefix>',
       'pricer/detector: their TRANSACTIONAL_ID_PREFIX (default: the group id)',
     )
-    .option('--topic-prefix <prefix>', "the services' TOPIC_PREFIX", '')
+    .option('--topic-prefix <prefix>', "the services' TOPIC_PREFIX (default: TOPIC_PREFIX)")
     .option('--apply', 'create them on the cluster KAFKA_* names', false)
     .action(
       (
@@ -425,7 +430,13 @@ export function buildProgram(deps: ProgramDeps): Command {
           topicPrefix: string;
           apply: boolean;
         },
-      ) => runAcls(deps.config.kafka, client, options, process.stdout),
+      ) =>
+        runAcls(
+          deps.config.kafka,
+          client,
+          { ...options, topicPrefix: options.topicPrefix ?? deps.config.TOPIC_PREFIX },
+          process.stdout,
+        ),
     );
 
   const dlq = program.command('dlq').description('the dead-letter topic: events a stage could not handle');

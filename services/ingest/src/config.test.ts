@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { ConfigError, loadConfig } from '@tollgate/core';
 import { sha256Hex } from './auth.ts';
-import { ingestConfigSchema } from './config.ts';
+import { ingestConfigSchema, ingestTopics } from './config.ts';
 
 describe('ingest configuration', () => {
   test('defaults: port 9104, 5 MiB bodies, 5000 events, no authentication', () => {
@@ -11,8 +11,20 @@ describe('ingest configuration', () => {
     assert.equal(config.INGEST_MAX_BODY_BYTES, 5 * 1024 * 1024);
     assert.equal(config.INGEST_MAX_EVENTS_PER_REQUEST, 5_000);
     assert.deepEqual(config.INGEST_API_KEY_SHA256S, []);
-    assert.equal(config.INGEST_USAGE_TOPIC, 'tollgate.usage.v1');
-    assert.equal(config.INGEST_DLQ_TOPIC, 'tollgate.dlq.v1');
+    assert.deepEqual(ingestTopics(config), { usage: 'tollgate.usage.v1', deadLetters: 'tollgate.dlq.v1' });
+  });
+
+  test('topics: under TOPIC_PREFIX like every service, or one named outright', () => {
+    const prefixed = loadConfig(ingestConfigSchema, { TOPIC_PREFIX: 'staging.' });
+    assert.deepEqual(ingestTopics(prefixed), {
+      usage: 'staging.tollgate.usage.v1',
+      deadLetters: 'staging.tollgate.dlq.v1',
+    });
+    const named = loadConfig(ingestConfigSchema, {
+      TOPIC_PREFIX: 'staging.',
+      INGEST_USAGE_TOPIC: 'usage-eu',
+    });
+    assert.deepEqual(ingestTopics(named), { usage: 'usage-eu', deadLetters: 'staging.tollgate.dlq.v1' });
   });
 
   test('token digests: comma-separated, case-insensitive, each a SHA-256', () => {

@@ -2,7 +2,7 @@
  * Every environment variable the ingest service reads, with its default. Only main.ts parses the
  * environment, once, through this schema (loadConfig names every bad variable).
  */
-import { commonConfig, z } from '@tollgate/core';
+import { commonConfig, prefixedTopicNames, z } from '@tollgate/core';
 
 const SHA256_HEX = /^[0-9a-f]{64}$/;
 
@@ -47,9 +47,20 @@ export const ingestConfigSchema = z.object({
     .default(512 * 1024),
   /** Seconds a client is told to wait (Retry-After) after a 503. */
   INGEST_RETRY_AFTER_SECONDS: z.coerce.number().int().positive().default(5),
-  INGEST_USAGE_TOPIC: z.string().min(1).default('tollgate.usage.v1'),
-  INGEST_DLQ_TOPIC: z.string().min(1).default('tollgate.dlq.v1'),
+  /** Prefix of the topic names, as every service takes it; INGEST_*_TOPIC override one name each. */
+  TOPIC_PREFIX: z.string().default(''),
+  INGEST_USAGE_TOPIC: z.string().min(1).optional(),
+  INGEST_DLQ_TOPIC: z.string().min(1).optional(),
   KAFKA_CLIENT_ID: z.string().min(1).default('tollgate-ingest'),
 });
 
 export type IngestConfig = z.infer<typeof ingestConfigSchema>;
+
+/** Where ingest publishes: TOPIC_PREFIX's usage and dead-letter topics, unless INGEST_*_TOPIC names one. */
+export function ingestTopics(config: IngestConfig): { usage: string; deadLetters: string } {
+  const names = prefixedTopicNames(config.TOPIC_PREFIX);
+  return {
+    usage: config.INGEST_USAGE_TOPIC ?? names.usage,
+    deadLetters: config.INGEST_DLQ_TOPIC ?? names.deadLetters,
+  };
+}

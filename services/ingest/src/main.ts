@@ -15,12 +15,13 @@ import {
 } from '@tollgate/core';
 import { buildApp } from './app.ts';
 import { createAuthenticator } from './auth.ts';
-import { ingestConfigSchema } from './config.ts';
+import { ingestConfigSchema, ingestTopics } from './config.ts';
 import { createIntake } from './intake.ts';
 import { createIngestMetrics } from './metrics.ts';
 import { createKafkaPublisher } from './publisher.ts';
 
 const config = loadConfig(ingestConfigSchema, process.env);
+const { usage: usageTopic, deadLetters: deadLetterTopic } = ingestTopics(config);
 const logger = createLogger({ name: 'ingest', level: config.LOG_LEVEL });
 const lifecycle = createLifecycle({ logger, timeoutMs: config.SHUTDOWN_TIMEOUT_MS });
 lifecycle.handleSignals();
@@ -39,7 +40,7 @@ const publisher = createKafkaPublisher({
   logger,
   publishTimeoutMs: config.INGEST_PUBLISH_TIMEOUT_MS,
   batchBytes: config.INGEST_KAFKA_BATCH_BYTES,
-  topics: [config.INGEST_USAGE_TOPIC, config.INGEST_DLQ_TOPIC],
+  topics: [usageTopic, deadLetterTopic],
 });
 lifecycle.onShutdown('kafka', () => publisher.close());
 
@@ -47,7 +48,7 @@ const intake = createIntake({
   publisher,
   usageCodec: createUsageCodec(),
   deadLetterCodec: createDeadLetterCodec(),
-  topics: { usage: config.INGEST_USAGE_TOPIC, deadLetters: config.INGEST_DLQ_TOPIC },
+  topics: { usage: usageTopic, deadLetters: deadLetterTopic },
   metrics,
   logger,
 });
@@ -76,8 +77,8 @@ try {
     {
       host: config.HTTP_HOST,
       port: config.HTTP_PORT,
-      usageTopic: config.INGEST_USAGE_TOPIC,
-      deadLetterTopic: config.INGEST_DLQ_TOPIC,
+      usageTopic,
+      deadLetterTopic,
       authenticated: authenticator.enabled,
     },
     'ingest listening',

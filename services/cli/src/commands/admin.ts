@@ -9,8 +9,8 @@ import {
   type KafkaConnection,
   RateCardError,
   silentLogger,
-  TOPIC_NAMES,
   TollgateError,
+  type TopicNames,
 } from '@tollgate/core';
 import { type PolicyChange, parsePolicyDocuments, publishPolicyChanges } from '@tollgate/detector/set-policy';
 import { publishRateCard } from '@tollgate/pricer/publish-ratecard';
@@ -32,13 +32,14 @@ async function readText(file: string): Promise<string> {
 
 export async function publishRateCardFile(
   connection: KafkaConnection,
+  topics: TopicNames,
   file: string,
   out: NodeJS.WritableStream,
 ): Promise<void> {
   try {
     const card = await publishRateCard({
       kafka: kafkaFor(connection),
-      topic: TOPIC_NAMES.rateCards,
+      topic: topics.rateCards,
       text: await readText(file),
       file,
     });
@@ -58,6 +59,7 @@ export async function publishRateCardFile(
 
 export async function setPolicies(
   connection: KafkaConnection,
+  topics: TopicNames,
   files: string[],
   out: NodeJS.WritableStream,
 ): Promise<void> {
@@ -73,19 +75,20 @@ export async function setPolicies(
       code: 'TG_POLICY_INVALID',
     });
   }
-  await publishPolicyChanges(kafkaFor(connection), TOPIC_NAMES.policies, changes);
+  await publishPolicyChanges(kafkaFor(connection), topics.policies, changes);
   for (const change of changes)
     if ('set' in change) out.write(`set ${change.set.kind} policy ${change.set.policy_id}\n`);
 }
 
 export async function deletePolicies(
   connection: KafkaConnection,
+  topics: TopicNames,
   ids: string[],
   out: NodeJS.WritableStream,
 ): Promise<void> {
   await publishPolicyChanges(
     kafkaFor(connection),
-    TOPIC_NAMES.policies,
+    topics.policies,
     ids.map((id) => ({ delete: id })),
   );
   for (const id of ids) out.write(`deleted policy ${id}\n`);

@@ -3,15 +3,7 @@
  * the pipeline that just started, then the report and the alerts it raised.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import {
-  type ClickHouse,
-  createClickHouse,
-  createKafka,
-  type Sql,
-  silentLogger,
-  sql,
-  TOPIC_NAMES,
-} from '@tollgate/core';
+import { type ClickHouse, createClickHouse, createKafka, type Sql, silentLogger, sql } from '@tollgate/core';
 import { publishPolicyChanges } from '@tollgate/detector/set-policy';
 import type { ProgramDeps } from '../program.ts';
 import type { RunLedger } from '../simulate/index.ts';
@@ -56,7 +48,7 @@ export async function runDemo(deps: ProgramDeps, out: NodeJS.WriteStream = proce
   // The research team's per-run threshold, so the fan-out scenario has a line to cross.
   await publishPolicyChanges(
     createKafka({ ...config.kafka, clientId: 'tollgate-cli', logger: silentLogger() }),
-    TOPIC_NAMES.policies,
+    config.topics.policies,
     [
       {
         set: {

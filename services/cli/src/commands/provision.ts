@@ -30,6 +30,7 @@ export async function runProvision(
     kafka,
     clickhouse,
     root,
+    topics: config.topics,
     partitions: flags.partitions,
     ...(flags.replicationFactor === undefined ? {} : { replicationFactor: flags.replicationFactor }),
     progress: (line) => out.write(`  ${line}\n`),

@@ -83,6 +83,7 @@ export async function runSimulation(
   out.write(`tollgate: simulating preset ${flags.preset} (seed ${seed})\n`);
   const result = await simulate({
     ...deps.config.kafka,
+    topic: deps.config.topics.usage,
     preset: flags.preset as PresetName | 'scenarios',
     ...shape,
     seed,

@@ -3,27 +3,28 @@
  * the end of each input partition minus the group's committed offset (from the start of the partition
  * where it has committed nothing). It keeps growing while a service is down, which is when it matters.
  */
-import { type Admin, TOPIC_NAMES } from '@tollgate/core';
+import type { Admin, TopicNames } from '@tollgate/core';
 import type { ServiceName } from './services.ts';
 
 /** The services that consume (ingest and the API only produce or query). */
 export type ConsumerService = Extract<ServiceName, 'pricer' | 'sink' | 'detector'>;
 
 /** The consumer groups of each service and the topics they read, given the services' group ids. */
-export function serviceGroups(groupIds: {
-  pricer: string;
-  sink: string;
-  detector: string;
-}): Record<ConsumerService, { groupId: string; topics: string[] }[]> {
+export function serviceGroups(
+  groupIds: {
+    pricer: string;
+    sink: string;
+    detector: string;
+  },
+  topics: TopicNames,
+): Record<ConsumerService, { groupId: string; topics: string[] }[]> {
   return {
-    pricer: [{ groupId: groupIds.pricer, topics: [TOPIC_NAMES.usage] }],
-    sink: [
-      { groupId: groupIds.sink, topics: [TOPIC_NAMES.priced, TOPIC_NAMES.alerts, TOPIC_NAMES.deadLetters] },
-    ],
+    pricer: [{ groupId: groupIds.pricer, topics: [topics.usage] }],
+    sink: [{ groupId: groupIds.sink, topics: [topics.priced, topics.alerts, topics.deadLetters] }],
     detector: [
-      { groupId: `${groupIds.detector}.runs`, topics: [TOPIC_NAMES.priced] },
-      { groupId: `${groupIds.detector}.features`, topics: [TOPIC_NAMES.featureRepartition] },
-      { groupId: `${groupIds.detector}.budgets`, topics: [TOPIC_NAMES.budgetRepartition] },
+      { groupId: `${groupIds.detector}.runs`, topics: [topics.priced] },
+      { groupId: `${groupIds.detector}.features`, topics: [topics.featureRepartition] },
+      { groupId: `${groupIds.detector}.budgets`, topics: [topics.budgetRepartition] },
     ],
   };
 }

@@ -106,6 +106,7 @@ export async function startServices(
         KAFKA_BROKERS: kafkaBrokers(settings).join(','),
         CLICKHOUSE_URL: clickhouseUrl(settings),
         CLICKHOUSE_DATABASE: settings.clickhouseDatabase,
+        TOPIC_PREFIX: settings.topicPrefix ?? '',
         HTTP_PORT: String(spec.port),
         ...env,
       },
