@@ -6,7 +6,11 @@
  * CLICKHOUSE_URL, CLICKHOUSE_CA_FILE), and the services and the CLI are the real entry points.
  */
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import {
   clickhouseConfig,
@@ -136,13 +140,74 @@ describe('Kafka with TLS and SASL, ClickHouse over https', { skip: skipIntegrati
     }
     const untrusted = connect({ CLICKHOUSE_URL: chEnv.CLICKHOUSE_URL ?? '' });
     try {
-      // The server sends its own certificate only; the system CAs cannot vouch for it.
+      // The server sends its certificate and the stack's CA; the system CAs vouch for neither.
       await assert.rejects(
         untrusted.rows('SELECT 1'),
-        /^TollgateError: clickhouse query failed: the server's certificate is not trusted \(UNABLE_TO_VERIFY_LEAF_SIGNATURE\); set CLICKHOUSE_CA_FILE to the PEM file of the CA that signed it$/,
+        /^TollgateError: clickhouse query failed: the server's certificate is not trusted \(SELF_SIGNED_CERT_IN_CHAIN\); set CLICKHOUSE_CA_FILE to the PEM file of the CA that signed it$/,
       );
     } finally {
       await untrusted.close();
+    }
+  });
+
+  it("mutual TLS: a client certificate from the CA is accepted by both, a stranger's refused by both", async () => {
+    // Both listeners ask for a client certificate and check one that is sent (not required: the other
+    // tests connect without one). The local CA issued client.pem beside each listener's ca.pem.
+    const kafkaDir = dirname(env.KAFKA_SSL_CA_FILE ?? '');
+    const chDir = dirname(chEnv.CLICKHOUSE_CA_FILE ?? '');
+    const stranger = mkdtempSync(join(tmpdir(), 'tollgate-stranger-'));
+    try {
+      const made = spawnSync('openssl', [
+        ...['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'],
+        ...[
+          '-keyout',
+          join(stranger, 'key.pem'),
+          '-out',
+          join(stranger, 'cert.pem'),
+          '-days',
+          '1',
+          '-subj',
+          '/CN=stranger',
+        ],
+      ]);
+      assert.equal(made.status, 0, String(made.stderr));
+      const kafkaAs = (dir: string, cert: string, key: string) =>
+        kafkaConnection(
+          loadConfig(z.object(kafkaConfig), {
+            ...env,
+            KAFKA_SSL_CERT_FILE: join(dir, cert),
+            KAFKA_SSL_KEY_FILE: join(dir, key),
+          }),
+        );
+      assert.equal((await describeCluster(kafkaAs(kafkaDir, 'client.pem', 'client.key'))).brokers.length, 1);
+      // The broker ends the handshake with a TLS alert naming the certificate; ClickHouse, its CA.
+      await assert.rejects(
+        describeCluster(kafkaAs(stranger, 'cert.pem', 'key.pem')),
+        /alert certificate unknown/,
+      );
+      const clickhouseAs = (dir: string, cert: string, key: string) =>
+        createClickHouse({
+          ...clickhouseConnection(
+            loadConfig(z.object(clickhouseConfig), {
+              ...chEnv,
+              CLICKHOUSE_DATABASE: ctx.database,
+              CLICKHOUSE_CERT_FILE: join(dir, cert),
+              CLICKHOUSE_KEY_FILE: join(dir, key),
+            }),
+          ),
+          logger: silentLogger(),
+        });
+      const trusted = clickhouseAs(chDir, 'client.pem', 'client.key');
+      const refused = clickhouseAs(stranger, 'cert.pem', 'key.pem');
+      try {
+        assert.deepEqual(await trusted.rows('SELECT 1 AS one'), [{ one: 1 }]);
+        await assert.rejects(refused.rows('SELECT 1 AS one'), /alert unknown ca/);
+      } finally {
+        await trusted.close();
+        await refused.close();
+      }
+    } finally {
+      rmSync(stranger, { recursive: true, force: true });
     }
   });
 

@@ -10,7 +10,7 @@ import { TollgateError } from '@tollgate/core';
 import { findClickHouse, installClickHouse } from './prerequisites.ts';
 import { requirePortFree, runningPid, spawnDetached, waitFor } from './processes.ts';
 import { clickhouseUrl, type InfraSettings, infraPaths } from './settings.ts';
-import { makeServerCertificate, writeEnvFile } from './tls.ts';
+import { makeCertificates, writeEnvFile } from './tls.ts';
 
 /** client.env of the https port: CLICKHOUSE_URL and CLICKHOUSE_CA_FILE for it. */
 export function clickhouseSecureClientEnvFile(settings: InfraSettings): string {
@@ -19,22 +19,29 @@ export function clickhouseSecureClientEnvFile(settings: InfraSettings): string {
 
 /**
  * The https port's CA and certificate, made once per TOLLGATE_HOME under .tollgate/clickhouse/secure/
- * (ca.pem for clients; server.pem and server.key for the server), and client.env for the port, rewritten
+ * (ca.pem for clients; server.pem and server.key for the server; client.pem and client.key, a client
+ * certificate the port accepts for mutual TLS), and client.env for the port, rewritten
  * at every start: `env $(cat .tollgate/clickhouse/secure/client.env) ./tollgate report`.
  */
-function ensureHttpsCertificate(settings: InfraSettings): { certFile: string; keyFile: string } {
+function ensureHttpsCertificate(settings: InfraSettings): {
+  caFile: string;
+  certFile: string;
+  keyFile: string;
+} {
   const dir = infraPaths(settings).clickhouseSecure;
   const files = {
     caFile: join(dir, 'ca.pem'),
     certFile: join(dir, 'server.pem'),
     keyFile: join(dir, 'server.key'),
+    clientCertFile: join(dir, 'client.pem'),
+    clientKeyFile: join(dir, 'client.key'),
   };
   if (!Object.values(files).every((file) => existsSync(file))) {
     const staging = `${dir}.new`;
     rmSync(staging, { recursive: true, force: true });
     mkdirSync(staging, { recursive: true, mode: 0o700 });
     settings.progress('clickhouse: making a local CA and certificate for the https port (openssl)');
-    makeServerCertificate(staging, 'server', 'clickhouse', "the https port's certificate");
+    makeCertificates(staging, 'server', 'clickhouse', "the https port's certificate");
     rmSync(dir, { recursive: true, force: true });
     renameSync(staging, dir);
   }
@@ -87,6 +94,7 @@ export async function startClickHouse(settings: InfraSettings): Promise<{ pid: n
     HTTPS_PORT: String(settings.clickhouseHttpsPort),
     CERT_FILE: tls.certFile,
     KEY_FILE: tls.keyFile,
+    CA_FILE: tls.caFile,
   };
   const config = readFileSync(paths.clickhouseTemplate, 'utf8').replaceAll(
     /\{\{([A-Z_]+)\}\}/g,

@@ -4,7 +4,9 @@
  * Development and CI use it to check that every Tollgate client (services, CLI, SDK) connects with the
  * KAFKA_SSL* and KAFKA_SASL_* settings it is given. Everything is made once per TOLLGATE_HOME with
  * openssl, under .tollgate/kafka/secure/:
- *   ca.pem        the CA certificate clients trust (KAFKA_SSL_CA_FILE)
+ *   ca.pem        the CA certificate clients trust (KAFKA_SSL_CA_FILE), and the broker trusts for
+ *                 client certificates (asked for, not required)
+ *   client.pem    a client certificate from that CA and its key client.key (KAFKA_SSL_CERT_FILE/KEY_FILE)
  *   broker.pem    the broker's certificate
  *   broker.p12    the broker's key and certificate chain (PKCS#12)
  *   secrets.json  the keystore password and the SASL password (mode 0600)
@@ -18,7 +20,7 @@ import { join } from 'node:path';
 import { TollgateError } from '@tollgate/core';
 import { lastOutputLine } from './processes.ts';
 import { type InfraSettings, infraPaths } from './settings.ts';
-import { makeServerCertificate, openssl, writeEnvFile } from './tls.ts';
+import { makeCertificates, openssl, writeEnvFile } from './tls.ts';
 
 export const SECURE_USERNAME = 'tollgate';
 
@@ -98,10 +100,10 @@ export function ensureScramCredentials(
   writeFileSync(marker, `${cluster}\n`);
 }
 
-/** The listener's CA and certificate in a fresh folder: ca.pem for clients, broker.p12 for the broker. */
-function makeCertificates(dir: string, password: string): void {
+/** The listener's CA and certificates in a fresh folder: ca.pem and client.pem/key for clients, broker.p12 for the broker. */
+function makeBrokerKeystore(dir: string, password: string): void {
   const purpose = "the SASL_SSL listener's certificate";
-  const { caFile, certFile, keyFile } = makeServerCertificate(dir, 'broker', 'kafka', purpose);
+  const { caFile, certFile, keyFile } = makeCertificates(dir, 'broker', 'kafka', purpose);
   openssl(
     ['pkcs12', '-export', '-in', certFile, '-inkey', keyFile, '-certfile', caFile, '-name', 'broker'].concat([
       '-out',
@@ -126,7 +128,10 @@ export function ensureSecureListener(settings: InfraSettings): Secrets {
   const paths = infraPaths(settings);
   const dir = paths.kafkaSecure;
   const secretsFile = join(dir, 'secrets.json');
-  if (!existsSync(secretsFile) || !existsSync(join(dir, 'broker.p12')) || !existsSync(join(dir, 'ca.pem'))) {
+  const made = ['broker.p12', 'ca.pem', 'client.pem', 'client.key'].every((name) =>
+    existsSync(join(dir, name)),
+  );
+  if (!existsSync(secretsFile) || !made) {
     const staging = `${dir}.new`;
     rmSync(staging, { recursive: true, force: true });
     mkdirSync(staging, { recursive: true, mode: 0o700 });
@@ -135,7 +140,7 @@ export function ensureSecureListener(settings: InfraSettings): Secrets {
       saslPassword: randomBytes(18).toString('base64url'),
     };
     settings.progress('kafka: making a local CA and certificate for the SASL_SSL listener (openssl)');
-    makeCertificates(staging, secrets.keystorePassword);
+    makeBrokerKeystore(staging, secrets.keystorePassword);
     writeFileSync(join(staging, 'secrets.json'), `${JSON.stringify(secrets)}\n`, { mode: 0o600 });
     rmSync(dir, { recursive: true, force: true });
     mkdirSync(paths.kafkaHome, { recursive: true });

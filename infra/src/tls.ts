@@ -1,7 +1,8 @@
 /**
  * Certificates for the local stack's TLS listeners (Kafka's SASL_SSL listener, ClickHouse's https
- * port), made with openssl the way a private PKI issues them: a CA of the stack's own and a server
- * certificate for 127.0.0.1/localhost signed by it, both with P-256 keys. The CA's key is deleted once it
+ * port), made with openssl the way a private PKI issues them: a CA of the stack's own, a server
+ * certificate for 127.0.0.1/localhost and a client certificate signed by it, all with P-256 keys. The
+ * listeners ask for a client certificate without requiring one, so mutual TLS is tested beside plain TLS. The CA's key is deleted once it
  * has signed: a listener that needs a new certificate gets a new CA.
  */
 import { spawnSync } from 'node:child_process';
@@ -28,16 +29,26 @@ export function openssl(args: string[], component: string, purpose: string): voi
   }
 }
 
+/** Paths of what makeCertificates leaves in its folder. */
+export interface LocalCertificates {
+  caFile: string;
+  certFile: string;
+  keyFile: string;
+  /** A client certificate (CN tollgate-client, clientAuth) from the same CA, for mutual TLS. */
+  clientCertFile: string;
+  clientKeyFile: string;
+}
+
 /**
- * Makes `ca.pem` and `<name>.pem` with its key `<name>.key` (mode 0600) in `dir`, an empty folder.
- * Returns the paths.
+ * Makes `ca.pem`, the server's `<name>.pem` with its key `<name>.key`, and `client.pem` with
+ * `client.key`, in `dir`, an empty folder. Keys are mode 0600.
  */
-export function makeServerCertificate(
+export function makeCertificates(
   dir: string,
   name: string,
   component: string,
   purpose: string,
-): { caFile: string; certFile: string; keyFile: string } {
+): LocalCertificates {
   const file = (suffix: string) => join(dir, suffix);
   const run = (args: string[]) => openssl(args, component, purpose);
   const ecKey = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
@@ -46,28 +57,27 @@ export function makeServerCertificate(
       .concat(['-subj', '/CN=Tollgate local CA', '-addext', 'basicConstraints=critical,CA:TRUE'])
       .concat(['-addext', 'keyUsage=critical,keyCertSign,cRLSign']),
   );
-  run([
-    'req',
-    ...ecKey,
-    '-keyout',
-    file(`${name}.key`),
-    '-out',
-    file(`${name}.csr`),
-    '-subj',
-    '/CN=127.0.0.1',
-  ]);
-  writeFileSync(
-    file(`${name}.ext`),
-    'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n',
-  );
-  run(
-    ['x509', '-req', '-in', file(`${name}.csr`), '-CA', file('ca.pem'), '-CAkey', file('ca.key')]
-      .concat(['-set_serial', `0x${randomBytes(8).toString('hex')}`, '-days', '3650'])
-      .concat(['-extfile', file(`${name}.ext`), '-out', file(`${name}.pem`)]),
-  );
-  for (const leftover of ['ca.key', `${name}.csr`, `${name}.ext`]) rmSync(file(leftover));
-  chmodSync(file(`${name}.key`), 0o600);
-  return { caFile: file('ca.pem'), certFile: file(`${name}.pem`), keyFile: file(`${name}.key`) };
+  const issue = (leaf: string, subject: string, extensions: string) => {
+    run(['req', ...ecKey, '-keyout', file(`${leaf}.key`), '-out', file(`${leaf}.csr`), '-subj', subject]);
+    writeFileSync(file(`${leaf}.ext`), extensions);
+    run(
+      ['x509', '-req', '-in', file(`${leaf}.csr`), '-CA', file('ca.pem'), '-CAkey', file('ca.key')]
+        .concat(['-set_serial', `0x${randomBytes(8).toString('hex')}`, '-days', '3650'])
+        .concat(['-extfile', file(`${leaf}.ext`), '-out', file(`${leaf}.pem`)]),
+    );
+    for (const leftover of [`${leaf}.csr`, `${leaf}.ext`]) rmSync(file(leftover));
+    chmodSync(file(`${leaf}.key`), 0o600);
+  };
+  issue(name, '/CN=127.0.0.1', 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n');
+  issue('client', '/CN=tollgate-client', 'extendedKeyUsage=clientAuth\n');
+  rmSync(file('ca.key'));
+  return {
+    caFile: file('ca.pem'),
+    certFile: file(`${name}.pem`),
+    keyFile: file(`${name}.key`),
+    clientCertFile: file('client.pem'),
+    clientKeyFile: file('client.key'),
+  };
 }
 
 /** Writes NAME=value lines, mode 0600 (they hold passwords): the client settings of a local listener. */
