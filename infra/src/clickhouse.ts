@@ -4,13 +4,13 @@
  * port it serves https with a certificate from a CA of the stack's own, so that every client's
  * CLICKHOUSE_URL=https://… and CLICKHOUSE_CA_FILE path is tested against a real TLS server.
  */
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { TollgateError } from '@tollgate/core';
 import { findClickHouse, installClickHouse } from './prerequisites.ts';
 import { requirePortFree, runningPid, spawnDetached, waitFor } from './processes.ts';
 import { clickhouseUrl, type InfraSettings, infraPaths } from './settings.ts';
-import { makeCertificates, writeEnvFile } from './tls.ts';
+import { ensureFolder, makeCertificates, writeEnvFile } from './tls.ts';
 
 /** client.env of the https port: CLICKHOUSE_URL and CLICKHOUSE_CA_FILE for it. */
 export function clickhouseSecureClientEnvFile(settings: InfraSettings): string {
@@ -33,18 +33,11 @@ function ensureHttpsCertificate(settings: InfraSettings): {
     caFile: join(dir, 'ca.pem'),
     certFile: join(dir, 'server.pem'),
     keyFile: join(dir, 'server.key'),
-    clientCertFile: join(dir, 'client.pem'),
-    clientKeyFile: join(dir, 'client.key'),
   };
-  if (!Object.values(files).every((file) => existsSync(file))) {
-    const staging = `${dir}.new`;
-    rmSync(staging, { recursive: true, force: true });
-    mkdirSync(staging, { recursive: true, mode: 0o700 });
+  ensureFolder(dir, ['ca.pem', 'server.pem', 'server.key', 'client.pem', 'client.key'], (staging) => {
     settings.progress('clickhouse: making a local CA and certificate for the https port (openssl)');
     makeCertificates(staging, 'server', 'clickhouse', "the https port's certificate");
-    rmSync(dir, { recursive: true, force: true });
-    renameSync(staging, dir);
-  }
+  });
   writeEnvFile(clickhouseSecureClientEnvFile(settings), {
     CLICKHOUSE_URL: `https://127.0.0.1:${settings.clickhouseHttpsPort}`,
     CLICKHOUSE_CA_FILE: files.caFile,

@@ -23,13 +23,11 @@ import {
   topicSpecs,
 } from '@tollgate/core';
 import { clickhouseAnswers, startClickHouse } from './clickhouse.ts';
-
-export { clickhouseSecureClientEnvFile } from './clickhouse.ts';
-
 import { kafkaAnswers, startKafka } from './kafka.ts';
 import { runningPid, stopProcess } from './processes.ts';
 import { clickhouseUrl, type InfraSettings, infraPaths, kafkaBrokers } from './settings.ts';
 
+export { clickhouseSecureClientEnvFile } from './clickhouse.ts';
 export { secureClientEnvFile } from './kafka-secure.ts';
 export type { InfraSettings } from './settings.ts';
 export { clickhouseUrl, kafkaBrokers } from './settings.ts';

@@ -15,12 +15,12 @@
  */
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { TollgateError } from '@tollgate/core';
 import { lastOutputLine } from './processes.ts';
 import { type InfraSettings, infraPaths } from './settings.ts';
-import { makeCertificates, openssl, writeEnvFile } from './tls.ts';
+import { ensureFolder, makeCertificates, openssl, writeEnvFile } from './tls.ts';
 
 export const SECURE_USERNAME = 'tollgate';
 
@@ -125,16 +125,9 @@ export function secureClientEnvFile(settings: InfraSettings): string {
 
 /** Makes the listener's certificates and passwords unless they exist; writes client.env for its port. */
 export function ensureSecureListener(settings: InfraSettings): Secrets {
-  const paths = infraPaths(settings);
-  const dir = paths.kafkaSecure;
+  const dir = infraPaths(settings).kafkaSecure;
   const secretsFile = join(dir, 'secrets.json');
-  const made = ['broker.p12', 'ca.pem', 'client.pem', 'client.key'].every((name) =>
-    existsSync(join(dir, name)),
-  );
-  if (!existsSync(secretsFile) || !made) {
-    const staging = `${dir}.new`;
-    rmSync(staging, { recursive: true, force: true });
-    mkdirSync(staging, { recursive: true, mode: 0o700 });
+  ensureFolder(dir, ['secrets.json', 'broker.p12', 'ca.pem', 'client.pem', 'client.key'], (staging) => {
     const secrets: Secrets = {
       keystorePassword: randomBytes(18).toString('base64url'),
       saslPassword: randomBytes(18).toString('base64url'),
@@ -142,10 +135,7 @@ export function ensureSecureListener(settings: InfraSettings): Secrets {
     settings.progress('kafka: making a local CA and certificate for the SASL_SSL listener (openssl)');
     makeBrokerKeystore(staging, secrets.keystorePassword);
     writeFileSync(join(staging, 'secrets.json'), `${JSON.stringify(secrets)}\n`, { mode: 0o600 });
-    rmSync(dir, { recursive: true, force: true });
-    mkdirSync(paths.kafkaHome, { recursive: true });
-    renameSync(staging, dir);
-  }
+  });
   const secrets = JSON.parse(readFileSync(secretsFile, 'utf8')) as Secrets;
   const caFile = join(dir, 'ca.pem');
   const clientEnv = {

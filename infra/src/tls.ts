@@ -7,8 +7,8 @@
  */
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chmodSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { chmodSync, existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { TollgateError } from '@tollgate/core';
 import { lastOutputLine } from './processes.ts';
 
@@ -78,6 +78,22 @@ export function makeCertificates(
     clientCertFile: file('client.pem'),
     clientKeyFile: file('client.key'),
   };
+}
+
+/**
+ * Makes a listener's folder once: unless every one of `files` is in `dir`, `make` fills a fresh staging
+ * folder (mode 0700) that then replaces `dir` whole, so a start cut off half-way leaves no mix of old and
+ * new certificates.
+ */
+export function ensureFolder(dir: string, files: readonly string[], make: (staging: string) => void): void {
+  if (files.every((name) => existsSync(join(dir, name)))) return;
+  const staging = `${dir}.new`;
+  rmSync(staging, { recursive: true, force: true });
+  mkdirSync(staging, { recursive: true, mode: 0o700 });
+  make(staging);
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dirname(dir), { recursive: true });
+  renameSync(staging, dir);
 }
 
 /** Writes NAME=value lines, mode 0600 (they hold passwords): the client settings of a local listener. */

@@ -1,3 +1,4 @@
+import { TollgateError } from '@tollgate/core';
 import Table from 'cli-table3';
 
 export function printTable(
@@ -26,4 +27,9 @@ export function formatMoney(nanos: bigint | number | string, currency = 'USD'): 
 
 export function formatTime(epochMs: number): string {
   return new Date(epochMs).toISOString().replace('T', ' ').slice(0, 19);
+}
+
+/** A wrong flag or argument: one line that says what to give instead (exit code 1, no stack). */
+export function usageError(message: string): TollgateError {
+  return new TollgateError(message, { code: 'TG_CLI_USAGE' });
 }

@@ -13,9 +13,8 @@ import {
   kafkaAclsCommands,
   prefixedTopicNames,
   silentLogger,
-  TollgateError,
 } from '@tollgate/core';
-import { printTable } from '../output.ts';
+import { printTable, usageError } from '../output.ts';
 
 export interface AclFlags {
   principal: string;
@@ -32,14 +31,11 @@ export async function runAcls(
   out: NodeJS.WritableStream,
 ): Promise<void> {
   if (!(ACL_CLIENTS as readonly string[]).includes(client)) {
-    throw new TollgateError(`unknown client ${JSON.stringify(client)}: one of ${ACL_CLIENTS.join(', ')}`, {
-      code: 'TG_CLI_USAGE',
-    });
+    throw usageError(`unknown client ${JSON.stringify(client)}: one of ${ACL_CLIENTS.join(', ')}`);
   }
   if (!/^[A-Za-z]+:.+$/.test(flags.principal)) {
-    throw new TollgateError(
+    throw usageError(
       `--principal must look like User:NAME (the SASL username or the certificate's name), got ${JSON.stringify(flags.principal)}`,
-      { code: 'TG_CLI_USAGE' },
     );
   }
   const rules = aclRules(client as AclClient, {

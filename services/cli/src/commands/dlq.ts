@@ -8,16 +8,9 @@
  * event_id) as long as they fall inside its dedup window.
  */
 
-import {
-  type ClickHouse,
-  createClickHouse,
-  createKafka,
-  type Producer,
-  silentLogger,
-  TollgateError,
-} from '@tollgate/core';
+import { type ClickHouse, createClickHouse, createKafka, type Producer, silentLogger } from '@tollgate/core';
 import { keyFromText } from '@tollgate/sink/rows';
-import { printTable } from '../output.ts';
+import { printTable, usageError } from '../output.ts';
 import type { ProgramDeps } from '../program.ts';
 import {
   type DeadLetterFilter,
@@ -59,9 +52,8 @@ export async function runReplay(
 ): Promise<void> {
   if (!(REPLAYABLE_STAGES as readonly string[]).includes(flags.stage)) {
     const why = WHY_NOT[flags.stage];
-    throw new TollgateError(
+    throw usageError(
       `--stage must be ${REPLAYABLE_STAGES.join(', ')}, got ${JSON.stringify(flags.stage)}${why === undefined ? '' : `: ${why}`}`,
-      { code: 'TG_CLI_USAGE' },
     );
   }
   const filter: DeadLetterFilter = {

@@ -4,8 +4,8 @@
  * groups given are touched; the rollups can outlive the line items they summarise, so allocation by
  * org, feature, model and run keeps answering for months the raw lines are gone from.
  */
-import { createClickHouse, silentLogger, TollgateError } from '@tollgate/core';
-import { printTable } from '../output.ts';
+import { createClickHouse, silentLogger } from '@tollgate/core';
+import { printTable, usageError } from '../output.ts';
 import type { ProgramDeps } from '../program.ts';
 import {
   dropPartitionStatement,
@@ -26,18 +26,14 @@ export interface PruneFlags {
 /** `90d` → days; at least MIN_RETENTION_DAYS. */
 export function parseRetention(option: string, text: string): number {
   const match = /^(\d+)d$/.exec(text.trim());
-  if (!match) throw usage(`${option} must be a number of days like 90d, got ${JSON.stringify(text)}`);
+  if (!match) throw usageError(`${option} must be a number of days like 90d, got ${JSON.stringify(text)}`);
   const days = Number(match[1]);
   if (days < MIN_RETENTION_DAYS) {
-    throw usage(
+    throw usageError(
       `${option} must be at least ${MIN_RETENTION_DAYS}d: a restarted sink checks what it stored for the priced topic's last 7 days, got ${text}`,
     );
   }
   return days;
-}
-
-function usage(message: string): TollgateError {
-  return new TollgateError(message, { code: 'TG_CLI_USAGE' });
 }
 
 export async function runPrune(
@@ -48,7 +44,7 @@ export async function runPrune(
 ): Promise<void> {
   const groups = Object.entries(flags.retention) as [PruneGroup, string][];
   if (groups.length === 0) {
-    throw usage(
+    throw usageError(
       `give a retention for at least one of ${Object.keys(PRUNE_GROUPS)
         .map((group) => `--${group}`)
         .join(', ')} (e.g. --line-items 90d)`,

@@ -1,5 +1,6 @@
 import { DIMENSION_NAMES } from '@tollgate/api';
-import { createClickHouse, silentLogger, TollgateError } from '@tollgate/core';
+import { createClickHouse, silentLogger } from '@tollgate/core';
+import { usageError } from '../output.ts';
 import type { ProgramDeps } from '../program.ts';
 import { buildReport, printReport, SECTIONS, type Section } from './report.ts';
 
@@ -15,20 +16,16 @@ export interface ReportFlags {
 
 const UNIT_MS: Record<string, number> = { m: 60_000, h: 3_600_000, d: 86_400_000 };
 
-function usage(message: string): TollgateError {
-  return new TollgateError(message, { code: 'TG_CLI_USAGE' });
-}
-
 export function parseDuration(text: string): number {
   const match = /^(\d+)([mhd])$/.exec(text.trim());
-  if (!match) throw usage(`--since must look like 30m, 6h or 7d, got ${JSON.stringify(text)}`);
+  if (!match) throw usageError(`--since must look like 30m, 6h or 7d, got ${JSON.stringify(text)}`);
   return Number(match[1]) * UNIT_MS[match[2]!]!;
 }
 
 function parseTime(option: string, text: string): Date {
   const date = new Date(text);
   if (Number.isNaN(date.getTime()))
-    throw usage(`${option} must be an ISO-8601 time, got ${JSON.stringify(text)}`);
+    throw usageError(`${option} must be an ISO-8601 time, got ${JSON.stringify(text)}`);
   return date;
 }
 
@@ -45,7 +42,7 @@ export function reportRange(
   const from = flags.from
     ? parseTime('--from', flags.from)
     : new Date(Math.floor((to.getTime() - parseDuration(flags.since)) / hour) * hour);
-  if (from >= to) throw usage('the range is empty: --from must be before --to');
+  if (from >= to) throw usageError('the range is empty: --from must be before --to');
   return { from, to };
 }
 
@@ -53,9 +50,9 @@ export function reportRange(
 export function parseBy(text: string): string {
   const by = text.trim();
   const known = `${DIMENSION_NAMES.join(', ')} or tag:<key>`;
-  if (by.includes(',')) throw usage(`--by takes one dimension (${known}), got ${JSON.stringify(text)}`);
+  if (by.includes(',')) throw usageError(`--by takes one dimension (${known}), got ${JSON.stringify(text)}`);
   if (by.startsWith('tag:') ? by.length === 4 : !(DIMENSION_NAMES as string[]).includes(by))
-    throw usage(`--by must be ${known}, got ${JSON.stringify(text)}`);
+    throw usageError(`--by must be ${known}, got ${JSON.stringify(text)}`);
   return by;
 }
 
@@ -65,14 +62,16 @@ export async function runReport(
   out: NodeJS.WritableStream,
 ): Promise<void> {
   if (!['table', 'json', 'csv'].includes(flags.format))
-    throw usage(`--format must be table, json or csv, got ${JSON.stringify(flags.format)}`);
+    throw usageError(`--format must be table, json or csv, got ${JSON.stringify(flags.format)}`);
   const by = parseBy(flags.by);
   const sections = (
     flags.section ? flags.section.split(',').map((s) => s.trim()) : [...SECTIONS]
   ) as Section[];
   for (const section of sections) {
     if (!(SECTIONS as readonly string[]).includes(section))
-      throw usage(`--section: unknown section ${JSON.stringify(section)}; known: ${SECTIONS.join(', ')}`);
+      throw usageError(
+        `--section: unknown section ${JSON.stringify(section)}; known: ${SECTIONS.join(', ')}`,
+      );
   }
   const orgs = flags.org
     ? flags.org
@@ -81,7 +80,7 @@ export async function runReport(
         .filter(Boolean)
     : [];
   if (flags.format === 'csv' && (sections.length !== 1 || orgs.length !== 1)) {
-    throw usage('--format csv prints one table: give one --org and one --section');
+    throw usageError('--format csv prints one table: give one --org and one --section');
   }
   const { from, to } = reportRange(flags);
   const clickhouse = createClickHouse({ ...deps.config.clickhouse, logger: silentLogger() });
