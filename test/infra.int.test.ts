@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { ConfigResourceTypes, sql } from '@tollgate/core';
-import { infraDown, infraStatus, infraUp, provision } from '@tollgate/infra';
+import { infraDown, infraStatus, infraUp, type ProvisionOptions, provision } from '@tollgate/infra';
 import { isAlive } from '@tollgate/infra/processes';
 import type { InfraSettings } from '@tollgate/infra/settings';
 import { createTestContext, repoRoot, skipIntegration, type TestContext } from './support/index.ts';
@@ -104,14 +104,7 @@ describe('local infrastructure', { skip: skipIntegration }, () => {
   it('provisions once however often it runs: topics created, migrations recorded once each', async () => {
     const fresh = await createTestContext({ partitions: 2 });
     try {
-      const options = {
-        kafka: { brokers: fresh.brokers },
-        clickhouse: { url: fresh.clickhouseUrl, database: fresh.database },
-        root: repoRoot,
-        topics: fresh.topics,
-        partitions: 2,
-        progress: () => {},
-      };
+      const options = provisionOptions(fresh, { partitions: 2 });
       const first = await provision(options);
       assert.deepEqual(first.created.sort(), Object.values(fresh.topics).sort());
       assert.ok(first.applied.length > 0);
@@ -136,14 +129,7 @@ describe('local infrastructure', { skip: skipIntegration }, () => {
     const fresh = await createTestContext();
     try {
       await assert.rejects(
-        provision({
-          kafka: { brokers: fresh.brokers },
-          clickhouse: { url: fresh.clickhouseUrl, database: fresh.database },
-          root: repoRoot,
-          topics: fresh.topics,
-          replicationFactor: 3,
-          progress: () => {},
-        }),
+        provision(provisionOptions(fresh, { replicationFactor: 3 })),
         new RegExp(
           `^TollgateError: kafka create topics failed: INVALID_REPLICATION_FACTOR \\(.+\\) for 11 topics: .*${fresh.topics.usage.replaceAll('.', '\\.')}$`,
         ),
@@ -170,14 +156,7 @@ describe('local infrastructure', { skip: skipIntegration }, () => {
     } finally {
       await admin.disconnect();
     }
-    const { mismatches, created } = await provision({
-      kafka: { brokers: ctx.brokers },
-      clickhouse: { url: ctx.clickhouseUrl, database: ctx.database },
-      root: repoRoot,
-      topics: ctx.topics,
-      partitions: 3,
-      progress: () => {},
-    });
+    const { mismatches, created } = await provision(provisionOptions(ctx, { partitions: 3 }));
     assert.deepEqual(created, []);
     const keyed = [ctx.topics.usage, ctx.topics.priced, ctx.topics.featureRepartition];
     for (const topic of keyed)
@@ -195,6 +174,21 @@ describe('local infrastructure', { skip: skipIntegration }, () => {
     assert.equal(mismatches.length, 9, mismatches.join('\n'));
   });
 });
+
+/** Provisioning the topics and database of a test context, quietly. */
+function provisionOptions(
+  context: TestContext,
+  extra: Pick<ProvisionOptions, 'partitions' | 'replicationFactor'>,
+): ProvisionOptions {
+  return {
+    kafka: { brokers: context.brokers },
+    clickhouse: { url: context.clickhouseUrl, database: context.database },
+    root: repoRoot,
+    topics: context.topics,
+    progress: () => {},
+    ...extra,
+  };
+}
 
 function stackSettings(root: string, home: string): InfraSettings {
   return {
