@@ -340,7 +340,11 @@ describe('Kafka with TLS and SASL, ClickHouse over https', { skip: skipIntegrati
     assert.match(published.stdout, /^published rate card default /);
     const refused = await runCli(as('tollgate-agent'), 'ratecard', 'publish', card);
     assert.equal(refused.code, 1, refused.stdout);
-    assert.match(refused.stdout, /Not authorized to access topics/);
+    assert.match(
+      refused.stdout,
+      /^tollgate: Kafka at \S+ refused User:tollgate-agent \(TOPIC_AUTHORIZATION_FAILED: Not authorized to access topics/,
+    );
+    assert.match(refused.stdout, /`tollgate acls CLIENT --principal User:tollgate-agent` prints/);
   });
 
   it('ingest and an alert subscriber work as their own users with only their ACLs', async () => {

@@ -79,7 +79,7 @@ const NETWORK_CODES = new Set([
 ]);
 
 /** Node's codes for a server certificate it cannot verify against the CAs it was given. */
-const TLS_VERIFY_CODES = new Set([
+export const TLS_VERIFY_CODES: ReadonlySet<string> = new Set([
   'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
   'UNABLE_TO_GET_ISSUER_CERT',
   'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',

@@ -74,6 +74,8 @@ export function readCliConfig(env: NodeJS.ProcessEnv, root: string) {
     clickhouse: clickhouseConnection({ ...config, CLICKHOUSE_URL: clickhouseUrl }),
     /** Tollgate's topics under TOPIC_PREFIX: what every command publishes to and reads. */
     topics: prefixedTopicNames(config.TOPIC_PREFIX),
+    /** Whether each is the local stack (its variable not set), for the hints of a failure to reach it. */
+    local: { kafka: env.KAFKA_BROKERS === undefined, clickhouse: env.CLICKHOUSE_URL === undefined },
     home: resolve(config.TOLLGATE_HOME ?? `${root}/.tollgate`),
   };
 }

@@ -6,6 +6,7 @@
 import { dirname, resolve } from 'node:path';
 import { TollgateError } from '@tollgate/core';
 import { readCliConfig } from './config.ts';
+import { explainFailure } from './failures.ts';
 import { buildProgram } from './program.ts';
 
 const MIN_NODE_MAJOR = 24;
@@ -19,12 +20,14 @@ if (major < MIN_NODE_MAJOR) {
 
 const root = resolve(dirname(new URL(import.meta.url).pathname), '..', '..', '..');
 
+let config: ReturnType<typeof readCliConfig> | undefined;
 try {
-  const config = readCliConfig(process.env, root);
+  config = readCliConfig(process.env, root);
   await buildProgram({ root, config }).parseAsync(process.argv);
 } catch (err) {
-  if (err instanceof TollgateError) {
-    process.stderr.write(`tollgate: ${err.message}\n`);
+  const line = config === undefined ? undefined : explainFailure(err, config);
+  if (line !== undefined || err instanceof TollgateError) {
+    process.stderr.write(`tollgate: ${line ?? (err as TollgateError).message}\n`);
     process.exit(1);
   }
   throw err;

@@ -8,12 +8,11 @@ import {
   type AclClient,
   aclRules,
   createAcls,
-  createKafka,
   type KafkaConnection,
   kafkaAclsCommands,
   prefixedTopicNames,
-  silentLogger,
 } from '@tollgate/core';
+import { cliKafka } from '../kafka.ts';
 import { printTable, usageError } from '../output.ts';
 
 export interface AclFlags {
@@ -56,8 +55,7 @@ export async function runAcls(
     out.write('\n(--apply creates them with the KAFKA_* credentials)\n');
     return;
   }
-  const kafka = createKafka({ ...connection, clientId: 'tollgate-acls', logger: silentLogger() });
-  const admin = kafka.admin();
+  const admin = cliKafka(connection, 'tollgate-acls').admin();
   try {
     await admin.connect();
     const created = await createAcls(admin, flags.principal, rules);

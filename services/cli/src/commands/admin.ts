@@ -4,20 +4,15 @@
  */
 import { readFile } from 'node:fs/promises';
 import {
-  createKafka,
-  type Kafka,
   type KafkaConnection,
+  parseRateCard,
   RateCardError,
-  silentLogger,
   TollgateError,
   type TopicNames,
 } from '@tollgate/core';
 import { type PolicyChange, parsePolicyDocuments, publishPolicyChanges } from '@tollgate/detector/set-policy';
 import { publishRateCard } from '@tollgate/pricer/publish-ratecard';
-
-function kafkaFor(connection: KafkaConnection): Kafka {
-  return createKafka({ ...connection, clientId: 'tollgate-cli', logger: silentLogger() });
-}
+import { cliKafka, reachKafka } from '../kafka.ts';
 
 async function readText(file: string): Promise<string> {
   try {
@@ -37,10 +32,14 @@ export async function publishRateCardFile(
   out: NodeJS.WritableStream,
 ): Promise<void> {
   try {
+    const text = await readText(file);
+    const parsed = parseRateCard(text, file);
+    if (!parsed.ok) throw new RateCardError(parsed.issues);
+    await reachKafka(connection, [topics.rateCards]);
     const card = await publishRateCard({
-      kafka: kafkaFor(connection),
+      kafka: cliKafka(connection),
       topic: topics.rateCards,
-      text: await readText(file),
+      text,
       file,
     });
     out.write(
@@ -75,7 +74,8 @@ export async function setPolicies(
       code: 'TG_POLICY_INVALID',
     });
   }
-  await publishPolicyChanges(kafkaFor(connection), topics.policies, changes);
+  await reachKafka(connection, [topics.policies]);
+  await publishPolicyChanges(cliKafka(connection), topics.policies, changes);
   for (const change of changes)
     if ('set' in change) out.write(`set ${change.set.kind} policy ${change.set.policy_id}\n`);
 }
@@ -86,8 +86,9 @@ export async function deletePolicies(
   ids: string[],
   out: NodeJS.WritableStream,
 ): Promise<void> {
+  await reachKafka(connection, [topics.policies]);
   await publishPolicyChanges(
-    kafkaFor(connection),
+    cliKafka(connection),
     topics.policies,
     ids.map((id) => ({ delete: id })),
   );

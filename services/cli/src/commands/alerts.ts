@@ -4,6 +4,7 @@
  */
 import { type CostAlert, type KafkaConnection, readableMoney } from '@tollgate/core';
 import { subscribeAlerts } from '@tollgate/sdk';
+import { reachKafka } from '../kafka.ts';
 import { formatTime } from '../output.ts';
 
 export interface FollowAlertsOptions {
@@ -25,6 +26,7 @@ export async function followAlerts({
   onUndecodable,
   signal,
 }: FollowAlertsOptions): Promise<void> {
+  await reachKafka(connection, [topic]);
   const subscription = await subscribeAlerts({
     ...connection,
     clientId: 'tollgate-cli',

@@ -3,8 +3,9 @@
  * the pipeline that just started, then the report and the alerts it raised.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { type ClickHouse, createClickHouse, createKafka, type Sql, silentLogger, sql } from '@tollgate/core';
+import { type ClickHouse, createClickHouse, type Sql, silentLogger, sql } from '@tollgate/core';
 import { publishPolicyChanges } from '@tollgate/detector/set-policy';
+import { cliKafka } from '../kafka.ts';
 import type { ProgramDeps } from '../program.ts';
 import type { RunLedger } from '../simulate/index.ts';
 import { buildReport, categoryRows, type OrgReport, printReport, share, spendRows } from './report.ts';
@@ -46,23 +47,19 @@ async function demoAlerts(
 export async function runDemo(deps: ProgramDeps, out: NodeJS.WriteStream = process.stdout): Promise<void> {
   const { config } = deps;
   // The research team's per-run threshold, so the fan-out scenario has a line to cross.
-  await publishPolicyChanges(
-    createKafka({ ...config.kafka, clientId: 'tollgate-cli', logger: silentLogger() }),
-    config.topics.policies,
-    [
-      {
-        set: {
-          policy_id: 'demo-initech-research',
-          kind: 'thresholds',
-          scope: { org_id: 'initech', feature: 'research' },
-          currency: 'USD',
-          run: { cost_per_run: '1.00' },
-          feature: {},
-          description: 'tollgate up demo: research runs over $1.00 are worth a look',
-        },
+  await publishPolicyChanges(cliKafka(config.kafka), config.topics.policies, [
+    {
+      set: {
+        policy_id: 'demo-initech-research',
+        kind: 'thresholds',
+        scope: { org_id: 'initech', feature: 'research' },
+        currency: 'USD',
+        run: { cost_per_run: '1.00' },
+        feature: {},
+        description: 'tollgate up demo: research runs over $1.00 are worth a look',
       },
-    ],
-  );
+    },
+  ]);
   const result = await runSimulation(
     deps,
     {

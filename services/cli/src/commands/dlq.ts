@@ -8,8 +8,9 @@
  * event_id) as long as they fall inside its dedup window.
  */
 
-import { type ClickHouse, createClickHouse, createKafka, type Producer, silentLogger } from '@tollgate/core';
+import { type ClickHouse, createClickHouse, type Producer, silentLogger } from '@tollgate/core';
 import { keyFromText } from '@tollgate/sink/rows';
+import { cliKafka, reachKafka } from '../kafka.ts';
 import { printTable, usageError } from '../output.ts';
 import type { ProgramDeps } from '../program.ts';
 import {
@@ -80,12 +81,8 @@ export async function runReplay(
       out.write('(--dry-run: nothing published)\n');
       return;
     }
-    const kafka = createKafka({
-      ...deps.config.kafka,
-      clientId: 'tollgate-dlq-replay',
-      logger: silentLogger(),
-    });
-    const producer = kafka.producer({ idempotent: true });
+    await reachKafka(deps.config.kafka, [...new Set(waiting.map((row) => row.source_topic))]);
+    const producer = cliKafka(deps.config.kafka, 'tollgate-dlq-replay').producer({ idempotent: true });
     await producer.connect();
     try {
       const replayed = await replayAll(clickhouse, producer, filter, flags.chunk, (done) =>

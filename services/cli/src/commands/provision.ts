@@ -6,6 +6,7 @@
  */
 import { TollgateError } from '@tollgate/core';
 import { provision } from '@tollgate/infra';
+import { reachKafka } from '../kafka.ts';
 import type { ProgramDeps } from '../program.ts';
 
 export interface ProvisionFlags {
@@ -26,6 +27,7 @@ export async function runProvision(
   out.write(
     `tollgate: provisioning Kafka ${kafka.brokers.join(',')} (${security}) and ClickHouse ${clickhouse.url} (database ${clickhouse.database})\n`,
   );
+  await reachKafka(kafka, []);
   const result = await provision({
     kafka,
     clickhouse,

@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import { loadRateCardFile, TollgateError } from '@tollgate/core';
+import { reachKafka } from '../kafka.ts';
 import type { ProgramDeps } from '../program.ts';
 import {
   PRESETS,
@@ -43,14 +44,31 @@ const BAR_WIDTH = 24;
 
 const plural = (n: number, noun: string) => `${n.toLocaleString('en-US')} ${noun}${n === 1 ? '' : 's'}`;
 
-/** "[██████░░░░…]  25 %  1,234 events/s  12,345 events  40/150 runs" */
-export function progressLine({ events, runs, planned, elapsedMs, fraction }: SimulationProgress): string {
+/**
+ * "[██████░░░░…]  25 %  1,234 events/s  12,345 events  40/150 runs": the rate is of events the broker
+ * acknowledged; events recorded but not yet acknowledged show as "(N waiting)", and while deliveries
+ * fail, the failure follows ("Kafka: … retrying").
+ */
+export function progressLine({
+  events,
+  delivered,
+  deliveryProblem,
+  runs,
+  planned,
+  elapsedMs,
+  fraction,
+}: SimulationProgress): string {
   const filled = Math.floor(fraction * BAR_WIDTH);
   const bar = `[${'█'.repeat(filled)}${'░'.repeat(BAR_WIDTH - filled)}]`;
-  const rate = elapsedMs > 0 ? Math.round((events * 1000) / elapsedMs) : 0;
+  const rate = elapsedMs > 0 ? Math.round((delivered * 1000) / elapsedMs) : 0;
   const percent = `${Math.floor(fraction * 100)} %`.padStart(5);
   const count = (n: number) => n.toLocaleString('en-US');
-  return `${bar} ${percent}  ${count(rate)} events/s  ${count(events)} events  ${count(runs)}/${count(planned)} runs`;
+  const waiting = events - delivered;
+  return (
+    `${bar} ${percent}  ${count(rate)} events/s  ${count(delivered)} events` +
+    `${waiting > 0 ? ` (${count(waiting)} waiting)` : ''}  ${count(runs)}/${count(planned)} runs` +
+    `${deliveryProblem === undefined ? '' : `  Kafka: ${deliveryProblem}; retrying`}`
+  );
 }
 
 /** Parses the flags, runs the simulation with a progress bar, prints a summary. */
@@ -78,6 +96,7 @@ export async function runSimulation(
     features: list('--features', flags.features),
   };
   const card = await loadRateCardFile(join(deps.root, 'ratecards', 'default.yaml'));
+  await reachKafka(deps.config.kafka, [deps.config.topics.usage]);
   const interactive = out.isTTY === true;
   let lastLine = 0;
   out.write(`tollgate: simulating preset ${flags.preset} (seed ${seed})\n`);
@@ -90,7 +109,8 @@ export async function runSimulation(
     card,
     progress: (status) => {
       const line = `  ${progressLine(status)}`;
-      if (interactive) out.write(`\r${line.padEnd(90)}`);
+      // \r and erase-line: the line can shrink; cut to the terminal so it never wraps
+      if (interactive) out.write(`\r\x1b[K${line.slice(0, Math.max(40, (out.columns ?? 120) - 1))}`);
       else if (Date.now() - lastLine >= 2_000) {
         out.write(`${line}\n`);
         lastLine = Date.now();

@@ -3,7 +3,15 @@
  */
 import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { type CompiledRateCard, createRandom, type KafkaSasl, type KafkaSsl, price } from '@tollgate/core';
+import {
+  type CompiledRateCard,
+  createRandom,
+  errorMessage,
+  type KafkaSasl,
+  type KafkaSsl,
+  price,
+  type TollgateError,
+} from '@tollgate/core';
 import { createMeter, type Meter } from '@tollgate/sdk';
 import { executePlans } from './execute.ts';
 import type { RunLedger, RunPlan } from './plan.ts';
@@ -33,7 +41,12 @@ export interface SimulateOptions {
 }
 
 export interface SimulationProgress {
+  /** Events recorded through the SDK so far. */
   events: number;
+  /** Of those, acknowledged by the broker. */
+  delivered: number;
+  /** The latest delivery failure while events wait to be delivered (the SDK retries it), if any. */
+  deliveryProblem?: string;
   /** Runs ended so far. */
   runs: number;
   /** Runs planned so far (a `--duration` fleet plans a round at a time). */
@@ -77,9 +90,11 @@ export function planFleet(
 
 export function createSimulationMeter(
   options: Pick<SimulateOptions, 'brokers' | 'ssl' | 'sasl' | 'topic' | 'card'>,
+  onError?: (err: TollgateError) => void,
 ): Meter {
   const { card } = options;
   return createMeter({
+    ...(onError === undefined ? {} : { onError }),
     brokers: options.brokers,
     ...(options.ssl === undefined ? {} : { ssl: options.ssl }),
     ...(options.sasl === undefined ? {} : { sasl: options.sasl }),
@@ -96,7 +111,11 @@ export function createSimulationMeter(
 
 export async function simulate(options: SimulateOptions): Promise<SimulationResult> {
   const nonce = randomBytes(4).toString('hex');
-  const meter = createSimulationMeter(options);
+  // The latest delivery failure, until a delivery succeeds after it.
+  let deliveryProblem: { message: string; delivered: number } | undefined;
+  const meter = createSimulationMeter(options, (err) => {
+    deliveryProblem = { message: errorMessage(err.cause ?? err), delivered: meter.stats().deliveredEvents };
+  });
   const started = Date.now();
   let events = 0;
   let runs = 0;
@@ -108,7 +127,17 @@ export async function simulate(options: SimulateOptions): Promise<SimulationResu
     const fraction = finished
       ? 1
       : Math.min(0.99, timed ? elapsedMs / (options.durationSeconds * 1000) : runs / Math.max(1, planned));
-    options.progress?.({ events, runs, planned, elapsedMs, fraction });
+    const stats = meter.stats();
+    if (deliveryProblem && stats.deliveredEvents > deliveryProblem.delivered) deliveryProblem = undefined;
+    options.progress?.({
+      events,
+      delivered: stats.deliveredEvents,
+      ...(deliveryProblem === undefined ? {} : { deliveryProblem: deliveryProblem.message }),
+      runs,
+      planned,
+      elapsedMs,
+      fraction,
+    });
   };
   const timer = setInterval(report, 500);
   const onEvents = async (count: number) => {
