@@ -1,6 +1,7 @@
 /**
- * `tollgate prune` on the real ClickHouse: line items in three months, the rollups the views filled from
- * them; each group keeps what its retention asks for, whole months only, and --dry-run drops nothing.
+ * `tollgate prune` on the real ClickHouse: line items and ended runs in three months, the rollups and
+ * runs_monthly the views filled from them; each group keeps what its retention asks for, whole months
+ * only, and --dry-run drops nothing.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
@@ -31,6 +32,17 @@ describe('tollgate prune', { skip: skipIntegration }, () => {
         currency: 'USD',
       })),
     );
+    await ch.insert(
+      'run_events',
+      ages.map((age) => ({
+        event_id: `end-${age}`,
+        event_time: formatDateTime(new Date(now - age * DAY)),
+        kind: 'run_end',
+        org_id: 'acme',
+        run_id: `run-${age}`,
+        outcome: 'success',
+      })),
+    );
   });
   after(() => ctx.cleanup());
 
@@ -57,8 +69,8 @@ describe('tollgate prune', { skip: skipIntegration }, () => {
 
   it('keeps each group for its own retention, whole months only', async () => {
     const out = await prune('--line-items', '90d', '--rollups', '200d');
-    // line_items: 2 months; each of the two rollup tables: 1 month
-    assert.match(out, /dropped 4 partitions, 4 rows/);
+    // line_items: 2 months; each of the two rollup tables and runs_monthly: 1 month
+    assert.match(out, /dropped 5 partitions, 5 rows/);
     // line items: the months of 250 and 130 days ago are gone, this month stays
     const left = await ch.rows<{ event_id: string }>('SELECT event_id FROM line_items ORDER BY event_id');
     assert.deepEqual(
@@ -72,6 +84,17 @@ describe('tollgate prune', { skip: skipIntegration }, () => {
     assert.equal(rollup?.nanos, '2000000000');
     assert.equal(await months('line_items_by_attribution_hourly', 'hour'), 2);
     assert.equal(await months('line_items_by_run_agent_hourly', 'hour'), 2);
+    // runs: the run that ended 250 days ago is gone, the others keep their outcome
+    const runs = await ch.rows<{ run_id: string; outcome: string }>(
+      'SELECT run_id, argMaxIfMerge(outcome) AS outcome FROM runs_monthly GROUP BY run_id ORDER BY run_id',
+    );
+    assert.deepEqual(
+      runs.map((run) => [run.run_id, run.outcome]),
+      [
+        ['run-0', 'success'],
+        ['run-130', 'success'],
+      ],
+    );
     assert.match(await prune('--line-items', '90d', '--rollups', '200d'), /nothing to drop/);
   });
 });

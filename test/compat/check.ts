@@ -522,7 +522,7 @@ const DATA_CHECKS = [
   'SELECT * FROM dead_letter_replays ORDER BY source_topic, source_partition, source_offset',
   'SELECT org_id, hour, feature, customer_id, environment, agent_name, provider, model, category, unit, currency, sum(cost_nanos) AS c, sum(lines) AS l, sum(unpriced_lines) AS u, sum(quantity) AS q, sum(unpriced_quantity) AS uq FROM line_items_by_attribution_hourly GROUP BY org_id, hour, feature, customer_id, environment, agent_name, provider, model, category, unit, currency ORDER BY org_id, hour, feature, customer_id, environment, agent_name, provider, model, category, unit, currency',
   'SELECT org_id, run_id, agent_id, parent_agent_id, agent_name, agent_depth, feature, customer_id, environment, currency, hour, sum(cost_nanos) AS c, sum(lines) AS l, sum(unpriced_lines) AS u FROM line_items_by_run_agent_hourly GROUP BY org_id, run_id, agent_id, parent_agent_id, agent_name, agent_depth, feature, customer_id, environment, currency, hour ORDER BY org_id, run_id, agent_id, parent_agent_id, agent_name, agent_depth, feature, customer_id, environment, currency, hour',
-  'SELECT org_id, run_id, maxMerge(feature) AS f, maxMerge(customer_id) AS c, maxMerge(environment) AS e, minIfMerge(started_at) AS s, maxIfMerge(ended_at) AS x, argMaxIfMerge(outcome) AS o FROM runs GROUP BY org_id, run_id ORDER BY org_id, run_id',
+  'SELECT org_id, run_id, maxMerge(feature) AS f, maxMerge(customer_id) AS c, maxMerge(environment) AS e, minIfMerge(started_at) AS s, maxIfMerge(ended_at) AS x, argMaxIfMerge(outcome) AS o FROM runs_monthly GROUP BY org_id, run_id ORDER BY org_id, run_id',
 ];
 
 async function scenario(ch: ClickHouse, proxyUrl: string): Promise<string[]> {

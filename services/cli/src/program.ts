@@ -475,7 +475,7 @@ export function buildProgram(deps: ProgramDeps): Command {
     .option('--line-items <days>', 'keep line_items at least this long, e.g. 90d')
     .option(
       '--rollups <days>',
-      'keep the hourly rollups (allocation, run trees) at least this long, e.g. 400d',
+      'keep the hourly rollups (allocation, run trees) and runs_monthly at least this long, e.g. 400d',
     )
     .option('--run-events <days>', 'keep run_events at least this long')
     .option('--dead-letters <days>', 'keep dead_letters at least this long')

@@ -130,7 +130,7 @@ describe('sink (Kafka → ClickHouse)', { skip: skipIntegration }, () => {
         Number(
           (await ch.rows<{ n: string }>('SELECT sum(lines) AS n FROM line_items_by_attribution_hourly'))[0]
             ?.n,
-        ) >= 4 && (await ch.rows('SELECT run_id FROM runs')).length > 0,
+        ) >= 4 && (await ch.rows('SELECT run_id FROM runs_monthly')).length > 0,
       30_000,
       'the rollups to count the rows',
     );
@@ -150,7 +150,7 @@ describe('sink (Kafka → ClickHouse)', { skip: skipIntegration }, () => {
       { feature: 'search', cost: '6000000', lines: '2', unpriced: '0' },
     ]);
     const runs = await ch.rows<Record<string, string>>(
-      'SELECT run_id, argMaxIfMerge(outcome) AS outcome, toString(minIfMerge(started_at)) AS started FROM runs GROUP BY run_id',
+      'SELECT run_id, argMaxIfMerge(outcome) AS outcome, toString(minIfMerge(started_at)) AS started FROM runs_monthly GROUP BY run_id',
     );
     assert.deepEqual(runs, [{ run_id: 'run-1', outcome: 'success', started: '2026-01-15 10:30:00' }]);
     const letters = await ch.rows<Record<string, string>>(

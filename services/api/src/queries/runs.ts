@@ -1,6 +1,6 @@
 /**
  * Run queries: cost per run by feature and outcome, one run's cost tree, top runs. They read
- * `runs` (outcome per run, folded by runs_mv) and line_items_by_run_agent_hourly (cost per run and
+ * `runs_monthly` (outcome per run, folded by runs_monthly_mv) and line_items_by_run_agent_hourly (cost per run and
  * agent, keyed so one run is an index range).
  *
  * Aliases never repeat a column name (`run_*`, `agent_*`): ClickHouse substitutes an alias wherever its
@@ -30,13 +30,13 @@ export function costPerRunQuery({
 }): Sql {
   const having: Sql[] = [sql`run_ended >= ${range.from}`, sql`run_ended < ${range.to}`];
   if (features && features.length > 0) having.push(inList(column('run_feature'), features));
-  const runs = sql`SELECT run_id, ${RUN_STATE} FROM runs WHERE org_id = ${orgId} GROUP BY run_id HAVING ${join(having, ' AND ')}`;
+  const runs = sql`SELECT run_id, ${RUN_STATE} FROM runs_monthly WHERE org_id = ${orgId} GROUP BY run_id HAVING ${join(having, ' AND ')}`;
   const costs = sql`SELECT run_id, currency, sum(cost_nanos) AS run_cost FROM line_items_by_run_agent_hourly WHERE org_id = ${orgId} AND run_id IN (SELECT run_id FROM (${runs})) GROUP BY run_id, currency`;
   return sql`SELECT run_feature AS feature, run_outcome AS outcome, currency, toString(count()) AS runs, toString(sum(run_cost)) AS cost_nanos FROM (${runs}) AS run_state ALL LEFT JOIN (${costs}) AS run_costs USING run_id GROUP BY feature, outcome, currency ORDER BY feature, outcome, currency`;
 }
 
 export function runSummaryQuery(orgId: string, runId: string): Sql {
-  return sql`SELECT run_id, ${RUN_STATE} FROM runs WHERE org_id = ${orgId} AND run_id = ${runId} GROUP BY run_id`;
+  return sql`SELECT run_id, ${RUN_STATE} FROM runs_monthly WHERE org_id = ${orgId} AND run_id = ${runId} GROUP BY run_id`;
 }
 
 /** Cost per agent of one run (exclusive: the agent's own lines). */
@@ -68,6 +68,6 @@ export function topRunsQuery({
   ];
   if (features && features.length > 0) conditions.push(inList(column('feature'), features));
   const costs = sql`SELECT run_id, currency, sum(cost_nanos) AS run_cost, toString(run_cost) AS run_cost_nanos, toString(sum(lines)) AS run_lines, toString(sum(unpriced_lines)) AS run_unpriced_lines, uniqExact(agent_id) AS run_agents, max(agent_depth) AS run_max_depth, any(feature) AS run_feature, any(customer_id) AS run_customer FROM line_items_by_run_agent_hourly WHERE ${join(conditions, ' AND ')} GROUP BY run_id, currency ORDER BY run_cost DESC, run_id LIMIT ${limit}`;
-  const outcomes = sql`SELECT run_id, argMaxIfMerge(outcome) AS run_outcome, minIfMerge(started_at) AS run_started, maxIfMerge(ended_at) AS run_ended FROM runs WHERE org_id = ${orgId} AND run_id IN (SELECT run_id FROM (${costs})) GROUP BY run_id`;
+  const outcomes = sql`SELECT run_id, argMaxIfMerge(outcome) AS run_outcome, minIfMerge(started_at) AS run_started, maxIfMerge(ended_at) AS run_ended FROM runs_monthly WHERE org_id = ${orgId} AND run_id IN (SELECT run_id FROM (${costs})) GROUP BY run_id`;
   return sql`SELECT run_id, currency, run_cost_nanos, run_lines, run_unpriced_lines, run_agents, run_max_depth, run_feature, run_customer, run_outcome, toString(run_started) AS run_started_text, toString(run_ended) AS run_ended_text FROM (${costs}) AS top_costs ALL LEFT JOIN (${outcomes}) AS top_outcomes USING run_id ORDER BY run_cost DESC, run_id`;
 }

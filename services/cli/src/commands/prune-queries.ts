@@ -9,7 +9,7 @@ import { identifier, raw, type Sql, sql } from '@tollgate/core';
 /** What `--<group> <duration>` prunes; every table here is PARTITION BY toYYYYMM(<its time>). */
 export const PRUNE_GROUPS = {
   'line-items': ['line_items'],
-  rollups: ['line_items_by_attribution_hourly', 'line_items_by_run_agent_hourly'],
+  rollups: ['line_items_by_attribution_hourly', 'line_items_by_run_agent_hourly', 'runs_monthly'],
   'run-events': ['run_events'],
   'dead-letters': ['dead_letters'],
 } as const;
