@@ -18,6 +18,12 @@ if (major < MIN_NODE_MAJOR) {
   process.exit(1);
 }
 
+// `tollgate report | head`: the reader went away; stop quietly, as Unix tools do, not with EPIPE's stack.
+process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+  if (err.code === 'EPIPE') process.exit(0);
+  throw err;
+});
+
 const root = resolve(dirname(new URL(import.meta.url).pathname), '..', '..', '..');
 
 let config: ReturnType<typeof readCliConfig> | undefined;

@@ -1,0 +1,23 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+
+const MAIN = fileURLToPath(new URL('./main.ts', import.meta.url));
+
+describe('tollgate in a pipeline', () => {
+  it('stops quietly with exit 0 when the reader of its output goes away (`tollgate acls … | head`)', async () => {
+    const child = spawn(process.execPath, [MAIN, 'acls', 'pricer', '--principal', 'User:pricer'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    child.stdout.destroy(); // closed before the CLI has started, so its first write meets a closed pipe
+    let stderr = '';
+    child.stderr.on('data', (chunk) => {
+      stderr += chunk;
+    });
+    const [code] = await once(child, 'exit');
+    assert.equal(stderr, '');
+    assert.equal(code, 0);
+  });
+});
