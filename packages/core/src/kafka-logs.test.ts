@@ -58,6 +58,11 @@ describe('kafkajs log lines', () => {
     });
     log.error('Crash: KafkaJSProtocolError: This is not the correct coordinator for this group', {});
     log.error('Restarting the consumer in 100ms', {});
+    log.error('Connection error: connect ECONNREFUSED 127.0.0.1:9092', {});
+    log.error(
+      'Failed to connect to seed broker, trying another broker from the list: Connection error: connect ECONNREFUSED 127.0.0.1:9092',
+      { retryCount: 0, retryTime: 100 },
+    );
     log.error('Response Produce(key: 0, version: 7)', {
       error: 'Not authorized to access topics: [Topic authorization failed]',
     });
@@ -68,6 +73,8 @@ describe('kafkajs log lines', () => {
         [40, 'Response InitProducerId('],
         [40, 'Crash: KafkaJSProtocolEr'],
         [40, 'Restarting the consumer '],
+        [40, 'Connection error: connec'],
+        [40, 'Failed to connect to see'],
         [50, 'Response Produce(key: 0,'],
         [50, 'Crash: KafkaJSNonRetriab'],
       ],

@@ -75,11 +75,16 @@ const ADVISORY_WARNINGS = [
  * Broker errors kafkajs retries by itself (its error table's `retriable`: coordinator loading or moved,
  * leader elections, a transaction still completing). It logs each failed attempt at error level, and a
  * consumer that restarts on one as well; a service logs them as warnings, since the operation goes on.
- * If the retries run out, the caller's own error is the error line.
+ * The same for a broker it cannot connect to ("Connection error: connect ECONNREFUSED …", "Failed to
+ * connect to seed broker, trying another broker …"), which it retries too. If the retries run out, the
+ * caller's own error is the error line.
  */
 const TRANSIENT_BROKER_ERRORS = new Set(
   kafkajsErrors.errorCodes.filter((code) => code.retriable).map((code) => code.message),
 );
+
+const CONNECTION_RETRIES =
+  /^(Connection error: |Connection timeout|Failed to connect to seed broker, trying another broker)/;
 
 function logLevelOf(level: number, text: string, fields: Record<string, unknown>) {
   if (level === KafkaLogLevel.WARN && ADVISORY_WARNINGS.some((pattern) => pattern.test(text))) return 'debug';
@@ -88,7 +93,8 @@ function logLevelOf(level: number, text: string, fields: Record<string, unknown>
       (text.startsWith('Response ') && TRANSIENT_BROKER_ERRORS.has(String(fields.error))) ||
       (text.startsWith('Crash: KafkaJSProtocolError: ') &&
         TRANSIENT_BROKER_ERRORS.has(text.slice('Crash: KafkaJSProtocolError: '.length))) ||
-      text.startsWith('Restarting the consumer in ');
+      text.startsWith('Restarting the consumer in ') ||
+      CONNECTION_RETRIES.test(text);
     if (transient) return 'warn';
   }
   return levelNames[level] ?? 'info';

@@ -66,8 +66,7 @@ lifecycle.onShutdown('clickhouse', () => clickhouse.close());
 const writer = createSinkWriter({ clickhouse });
 
 const kafka = createKafka({ ...kafkaConnection(config), clientId: 'tollgate-sink', logger });
-const admin = kafka.admin();
-await admin.connect();
+const admin = kafka.admin(); // connected with the sink below, where a failure is logged and exits
 lifecycle.onShutdown('kafka admin', () => admin.disconnect());
 const sinkTopics = { priced: topics.priced, alerts: topics.alerts, deadLetters: topics.deadLetters };
 const lag = createLagReporter({
@@ -108,6 +107,7 @@ const sink = createSink({
 // Registered last, so it runs first: stop consuming, flush and commit before any client closes.
 lifecycle.onShutdown('sink', () => sink.stop(Math.max(1_000, config.SHUTDOWN_TIMEOUT_MS - 2_000)));
 try {
+  await admin.connect();
   await sink.start();
 } catch (err) {
   logger.fatal({ err }, 'sink failed to start');

@@ -1,0 +1,61 @@
+/**
+ * A service started while Kafka cannot be reached (a closed port) retries as kafkajs does, logging each
+ * failed attempt as a warning, then logs one fatal JSON line and exits 1 for its supervisor to restart
+ * it: never a raw stack trace on stderr (the sink's admin client used to connect outside its guarded
+ * start-up and crashed that way).
+ */
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { createServer } from 'node:net';
+import { resolve } from 'node:path';
+import { describe, it } from 'node:test';
+import { repoRoot, skipIntegration } from './support/index.ts';
+
+async function closedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
+  const { port } = server.address() as { port: number };
+  await new Promise((done) => server.close(done));
+  return port;
+}
+
+async function startWithoutKafka(service: string, port: number) {
+  const child = spawn(process.execPath, [resolve(repoRoot, 'services', service, 'src', 'main.ts')], {
+    env: { ...process.env, KAFKA_BROKERS: `127.0.0.1:${port}`, HTTP_PORT: '0', LOG_LEVEL: 'info' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout.on('data', (chunk) => {
+    output += chunk;
+  });
+  child.stderr.on('data', (chunk) => {
+    output += chunk;
+  });
+  const [code] = await once(child, 'exit');
+  return { code, lines: output.split('\n').filter(Boolean) };
+}
+
+describe('services started without Kafka', { skip: skipIntegration, concurrency: true }, () => {
+  for (const service of ['pricer', 'sink', 'detector']) {
+    it(`${service}: warnings while kafkajs retries, then one fatal line and exit 1`, async () => {
+      const { code, lines } = await startWithoutKafka(service, await closedPort());
+      assert.equal(code, 1, lines.join('\n'));
+      const records = lines.map((line) => {
+        try {
+          return JSON.parse(line) as { level: number; msg: string };
+        } catch {
+          assert.fail(`not a JSON log line: ${line}`);
+        }
+      });
+      assert.ok(
+        records.some((r) => r.level === 40 && /^Connection error: connect ECONNREFUSED/.test(r.msg)),
+        'each failed attempt is a warning',
+      );
+      assert.deepEqual(
+        records.filter((r) => r.level >= 50).map((r) => [r.level, r.msg]),
+        [[60, `${service} failed to start`]],
+      );
+    });
+  }
+});
