@@ -4,7 +4,9 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { type ClickHouse, createRegistry } from '@tollgate/core';
+import { type ClickHouse, createRegistry, formatDateTime } from '@tollgate/core';
+import { runEventRow } from '@tollgate/sink/rows';
+import { runEvent } from '@tollgate/sink/testing';
 import { createTestContext, skipIntegration, type TestContext } from '@tollgate/test/support';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from './app.ts';
@@ -220,6 +222,43 @@ describe('api (real ClickHouse)', { skip: skipIntegration }, () => {
       const support = body.features.find((f: { feature: string }) => f.feature === 'support');
       assert.equal(support.successful_runs, 1);
       assert.equal(support.cost_per_successful_run_nanos, '250000000');
+    });
+
+    it('counts a run that started in the month before the range in the month it ended', async () => {
+      const source = { topic: 'month-boundary', partition: 0, offset: '0' };
+      const run = { org_id: 'acme', run_id: 'run-span', feature: 'month-boundary' };
+      const started = runEvent('run_start', {
+        ...run,
+        event_id: 'span-start',
+        event_time: Date.parse('2025-12-31T23:00:00Z'),
+      });
+      const ended = runEvent(
+        'run_end',
+        { ...run, event_id: 'span-end', event_time: Date.parse('2026-01-15T01:00:00Z') },
+        'success',
+      );
+      await ch.insert(
+        'run_events',
+        [started, ended].flatMap((event, i) => {
+          const row = runEventRow(event, { ...source, offset: String(i) }, formatDateTime(new Date()));
+          return row === undefined ? [] : [row];
+        }),
+      );
+      const inRange = (await get(`/v1/runs/cost-per-run?${DAY}`)).json();
+      const span = inRange.features.find((f: { feature: string }) => f.feature === 'month-boundary');
+      assert.equal(span?.successful_runs, 1);
+      const dayItStarted = (
+        await get('/v1/runs/cost-per-run?from=2025-12-31T00:00:00Z&to=2026-01-01T00:00:00Z')
+      ).json();
+      assert.equal(
+        dayItStarted.features.find((f: { feature: string }) => f.feature === 'month-boundary'),
+        undefined,
+      );
+      const tree = (await get('/v1/runs/run-span/tree')).json();
+      assert.deepEqual(
+        [tree.started_at, tree.ended_at, tree.outcome],
+        ['2025-12-31T23:00:00Z', '2026-01-15T01:00:00Z', 'success'],
+      );
     });
 
     it("builds a run's cost tree: exclusive and inclusive cost, fan-out, depth", async () => {

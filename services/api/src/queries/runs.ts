@@ -30,7 +30,10 @@ export function costPerRunQuery({
 }): Sql {
   const having: Sql[] = [sql`run_ended >= ${range.from}`, sql`run_ended < ${range.to}`];
   if (features && features.length > 0) having.push(inList(column('run_feature'), features));
-  const runs = sql`SELECT run_id, ${RUN_STATE} FROM runs_monthly WHERE org_id = ${orgId} GROUP BY run_id HAVING ${join(having, ' AND ')}`;
+  // A run that ended in the range has its run_end in a month the range touches: only those runs are
+  // folded (all of their months), not every run the org ever had.
+  const ending = sql`SELECT run_id FROM runs_monthly WHERE org_id = ${orgId} AND month >= toStartOfMonth(${range.from}) AND month <= toDate(${range.to})`;
+  const runs = sql`SELECT run_id, ${RUN_STATE} FROM runs_monthly WHERE org_id = ${orgId} AND run_id IN (${ending}) GROUP BY run_id HAVING ${join(having, ' AND ')}`;
   const costs = sql`SELECT run_id, currency, sum(cost_nanos) AS run_cost FROM line_items_by_run_agent_hourly WHERE org_id = ${orgId} AND run_id IN (SELECT run_id FROM (${runs})) GROUP BY run_id, currency`;
   return sql`SELECT run_feature AS feature, run_outcome AS outcome, currency, toString(count()) AS runs, toString(sum(run_cost)) AS cost_nanos FROM (${runs}) AS run_state ALL LEFT JOIN (${costs}) AS run_costs USING run_id GROUP BY feature, outcome, currency ORDER BY feature, outcome, currency`;
 }
