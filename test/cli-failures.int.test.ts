@@ -6,10 +6,10 @@
  * database.
  */
 import assert from 'node:assert/strict';
-import { createServer } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import {
   createTestContext,
+  freePort,
   repoRoot,
   runCli,
   secureKafkaEnv,
@@ -17,15 +17,6 @@ import {
   type TestContext,
   uniqueId,
 } from './support/index.ts';
-
-/** A loopback port nothing listens on (bound, then released). */
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 const CARD = `${repoRoot}/ratecards/default.yaml`;
 
@@ -53,7 +44,7 @@ describe('CLI failures against Kafka and ClickHouse', { skip: skipIntegration },
   after(() => ctx.cleanup());
 
   it('a broker that is not there fails every Kafka command within seconds, naming KAFKA_BROKERS', async () => {
-    const port = await closedPort();
+    const port = await freePort();
     const env = { KAFKA_BROKERS: `127.0.0.1:${port}` };
     const commands = [
       ['ratecard', 'publish', CARD],
@@ -107,7 +98,7 @@ describe('CLI failures against Kafka and ClickHouse', { skip: skipIntegration },
   });
 
   it('ClickHouse: unreachable, unknown user and a database without the schema', async () => {
-    const port = await closedPort();
+    const port = await freePort();
     const [unreachable, user, database] = await Promise.all([
       failure({ CLICKHOUSE_URL: `http://127.0.0.1:${port}` }, ['report']),
       failure({ ...local, CLICKHOUSE_USER: 'nobody' }, ['report']),

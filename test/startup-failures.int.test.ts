@@ -7,18 +7,9 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { createServer } from 'node:net';
 import { resolve } from 'node:path';
 import { describe, it } from 'node:test';
-import { repoRoot, skipIntegration } from './support/index.ts';
-
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
-  const { port } = server.address() as { port: number };
-  await new Promise((done) => server.close(done));
-  return port;
-}
+import { freePort, repoRoot, skipIntegration } from './support/index.ts';
 
 async function startWithoutKafka(service: string, port: number) {
   const child = spawn(process.execPath, [resolve(repoRoot, 'services', service, 'src', 'main.ts')], {
@@ -39,7 +30,7 @@ async function startWithoutKafka(service: string, port: number) {
 describe('services started without Kafka', { skip: skipIntegration, concurrency: true }, () => {
   for (const service of ['pricer', 'sink', 'detector']) {
     it(`${service}: warnings while kafkajs retries, then one fatal line and exit 1`, async () => {
-      const { code, lines } = await startWithoutKafka(service, await closedPort());
+      const { code, lines } = await startWithoutKafka(service, await freePort());
       assert.equal(code, 1, lines.join('\n'));
       const notJson = lines.filter((line) => !line.startsWith('{'));
       assert.deepEqual(notJson, [], 'every line is a JSON log record');

@@ -4,9 +4,11 @@
  * local stack), and otherwise starts the local stack itself. Each test gets unique topic names and a
  * fresh ClickHouse database with every migration applied, and both are removed afterwards.
  */
+
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -111,6 +113,15 @@ export async function runCli(
     const failed = err as { code: number; stdout: string; stderr: string };
     return { code: failed.code, stdout: `${failed.stdout}${failed.stderr}` };
   }
+}
+
+/** A loopback port nothing listens on: one the kernel picked, released again. */
+export async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
+  const { port } = server.address() as { port: number };
+  await new Promise((done) => server.close(done));
+  return port;
 }
 
 /** True when integration tests must be skipped (`tollgate test --no-infra`). */

@@ -5,18 +5,10 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { portFree } from '@tollgate/infra/processes';
+import { freePort } from '@tollgate/test/support';
 import { type StackSettings, startServices } from './services.ts';
 
 const root = resolve(dirname(new URL(import.meta.url).pathname), '..', '..', '..', '..');
-
-/** A free port the kernel picked, released again. */
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
-  const { port } = server.address() as { port: number };
-  await new Promise((done) => server.close(done));
-  return port;
-}
 
 describe('starting the services', () => {
   let home: string;
