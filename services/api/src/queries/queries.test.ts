@@ -83,7 +83,14 @@ describe('run queries', () => {
       ),
     );
     assert.ok(text.includes('ALL LEFT JOIN'));
-    assert.equal((text.match(/org_id = 'acme'/g) ?? []).length, 3);
+    // only runs with a row in a month the range touches are folded
+    assert.ok(
+      text.includes(
+        "run_id IN (SELECT run_id FROM runs_monthly WHERE org_id = 'acme' AND month >= toStartOfMonth(toDateTime('2026-01-15 00:00:00', 'UTC')) AND month <= toDate(toDateTime('2026-01-16 00:00:00', 'UTC')))",
+      ),
+    );
+    // the run state (twice: rows and costs' run ids, each with its month prefilter) and the costs
+    assert.equal((text.match(/org_id = 'acme'/g) ?? []).length, 5);
   });
 
   it('orders top runs by exact cost and never aliases a column name', () => {
