@@ -18,7 +18,14 @@ import {
 } from '@tollgate/infra';
 import { Command } from 'commander';
 import { runAcls } from './commands/acls.ts';
-import { deletePolicies, publishRateCardFile, setPolicies } from './commands/admin.ts';
+import {
+  checkRateCards,
+  deletePolicies,
+  publishRateCardFile,
+  type RestateFlags,
+  restateRange,
+  setPolicies,
+} from './commands/admin.ts';
 import { followAlerts, formatAlert } from './commands/alerts.ts';
 import { runDemo } from './commands/demo.ts';
 import { REPLAYABLE_STAGES, runReplay } from './commands/dlq.ts';
@@ -295,6 +302,21 @@ export function buildProgram(deps: ProgramDeps): Command {
     .action((file: string) =>
       publishRateCardFile(deps.config.kafka, deps.config.topics, file, process.stdout),
     );
+  ratecard
+    .command('check')
+    .description('validate rate card files without publishing (for a pull request); exit 1 on any problem')
+    .argument('<files...>', 'rate card YAML files')
+    .action((files: string[]) => checkRateCards(files, process.stdout));
+  ratecard
+    .command('restate')
+    .description(
+      're-price a past range under a corrected card: publishes adjustment events for what changed; rerunning publishes nothing more',
+    )
+    .requiredOption('--card <file>', 'the corrected rate card YAML')
+    .requiredOption('--from <time>', 'start of the range, by event time (inclusive), e.g. 2026-11-01')
+    .requiredOption('--to <time>', 'end of the range (exclusive), e.g. 2026-11-28')
+    .option('--dry-run', 'compute and print the differences, publish nothing', false)
+    .action((options: RestateFlags) => restateRange(deps, options, process.stdout));
 
   const policy = program
     .command('policy')

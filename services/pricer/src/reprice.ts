@@ -42,6 +42,8 @@ export interface RepriceOptions {
   dryRun?: boolean;
   codec?: Codec<PricedEvent>;
   now?: () => number;
+  /** Called with the messages read so far, every 10,000 (reading the priced topic is the long part). */
+  onRead?: (read: number) => void;
 }
 
 export interface RepriceReport {
@@ -76,11 +78,13 @@ export async function reprice(options: RepriceOptions): Promise<RepriceReport> {
     skipped: [],
     published: 0,
   };
+  let read = 0;
   report.read = await readToEnd({
     kafka,
     topic: pricedTopic,
     groupIdPrefix: `${options.groupIdPrefix}-reprice`,
     onMessage: (message) => {
+      if (++read % 10_000 === 0) options.onRead?.(read);
       const decoded = codec.decode(message.value ?? Buffer.alloc(0));
       if (!decoded.ok) {
         report.undecodable++;
@@ -128,6 +132,19 @@ export async function reprice(options: RepriceOptions): Promise<RepriceReport> {
   return report;
 }
 
+/** What a restatement did, for people: counts, the difference, the first 20 events it skipped. */
+export function repriceSummary(report: RepriceReport, card: CompiledRateCard, dryRun: boolean): string[] {
+  const lines = [
+    `${dryRun ? 'dry run: ' : ''}re-priced ${report.inRange} events of ${report.read} read under ${card.id} (sha256 ${card.contentHash})`,
+    `  adjusted ${report.adjusted}, unchanged ${report.unchanged}, skipped ${report.skipped.length}, published ${report.published}`,
+    `  difference ${nanosToDecimalText(report.deltaNanos)} ${card.currency}`,
+  ];
+  if (report.nowUnpriced > 0)
+    lines.push(`  ${report.nowUnpriced} lines the corrected card cannot price were left as billed`);
+  for (const s of report.skipped.slice(0, 20)) lines.push(`  skipped ${s.eventId}: ${s.reason}`);
+  return lines;
+}
+
 function parseInstant(text: string, flag: string): number {
   const ms = Date.parse(/^\d{4}-\d{2}-\d{2}$/.test(text) ? `${text}T00:00:00Z` : text);
   if (Number.isNaN(ms)) throw new Error(`${flag}: not a date or ISO 8601 instant: ${text}`);
@@ -162,15 +179,7 @@ async function main(argv: string[]): Promise<number> {
       toMs: parseInstant(values.to, '--to'),
       dryRun: values['dry-run'],
     });
-    const lines = [
-      `${values['dry-run'] ? 'dry run: ' : ''}re-priced ${report.inRange} events of ${report.read} read under ${card.id} (sha256 ${card.contentHash})`,
-      `  adjusted ${report.adjusted}, unchanged ${report.unchanged}, skipped ${report.skipped.length}, published ${report.published}`,
-      `  difference ${nanosToDecimalText(report.deltaNanos)} ${card.currency}`,
-    ];
-    if (report.nowUnpriced > 0)
-      lines.push(`  ${report.nowUnpriced} lines the corrected card cannot price were left as billed`);
-    for (const s of report.skipped.slice(0, 20)) lines.push(`  skipped ${s.eventId}: ${s.reason}`);
-    process.stdout.write(`${lines.join('\n')}\n`);
+    process.stdout.write(`${repriceSummary(report, card, values['dry-run']).join('\n')}\n`);
     return 0;
   } catch (err) {
     if (err instanceof RateCardError) process.stderr.write(`rate card rejected: ${err.message}\n`);

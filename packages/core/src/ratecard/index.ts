@@ -13,6 +13,7 @@ export { loadRateCardFile } from './load.ts';
 export { compareSpecificity, createMatcher, type Matcher, type MatchKey, parseMatchKey } from './match.ts';
 export {
   canonicalJson,
+  formatIssue,
   formatIssues,
   formatPath,
   type ParseRateCardResult,

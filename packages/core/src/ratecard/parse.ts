@@ -47,10 +47,13 @@ export function formatPath(path: readonly PropertyKey[]): string {
   return out;
 }
 
+/** "ratecards/acme.yaml:12: versions[0].models[3].input: must be a decimal string" */
+export function formatIssue(i: RateCardIssue): string {
+  return `${i.file}${i.line === undefined ? '' : `:${i.line}`}: ${i.path || '(card)'}: ${i.reason}`;
+}
+
 export function formatIssues(issues: readonly RateCardIssue[], limit = 10): string {
-  const shown = issues
-    .slice(0, limit)
-    .map((i) => `${i.file}${i.line === undefined ? '' : `:${i.line}`}: ${i.path || '(card)'}: ${i.reason}`);
+  const shown = issues.slice(0, limit).map(formatIssue);
   if (issues.length > limit) shown.push(`… and ${issues.length - limit} more`);
   return shown.join('; ');
 }

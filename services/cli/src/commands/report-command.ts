@@ -22,7 +22,7 @@ export function parseDuration(text: string): number {
   return Number(match[1]) * UNIT_MS[match[2]!]!;
 }
 
-function parseTime(option: string, text: string): Date {
+export function parseTime(option: string, text: string): Date {
   const date = new Date(text);
   if (Number.isNaN(date.getTime()))
     throw usageError(`${option} must be an ISO-8601 time, got ${JSON.stringify(text)}`);
