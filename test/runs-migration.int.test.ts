@@ -95,6 +95,10 @@ describe('migrations 0007 and 0008: runs into runs_monthly', { skip: skipIntegra
     await ch.exec('ALTER TABLE run_events DROP PARTITION 202609');
     const before = await runStates(ch, 'runs');
     assert.equal(before.length, 5);
+    // `provision --dry-run` sees the two pending migrations and runs neither
+    const planned = await applyMigrations(ch, all, undefined, { dryRun: true });
+    assert.deepEqual(planned.applied, ['0007_runs_monthly.sql', '0008_drop_runs.sql']);
+    assert.deepEqual(await runStates(ch, 'runs'), before);
 
     const result = await applyMigrations(ch, all);
     assert.deepEqual(result.applied, ['0007_runs_monthly.sql', '0008_drop_runs.sql']);

@@ -10,6 +10,7 @@ import {
   type ClickHouseConnection,
   createClickHouse,
   createKafka,
+  databaseExists,
   ensureDatabase,
   ensureTopics,
   type KafkaConnection,
@@ -115,6 +116,8 @@ export interface ProvisionOptions {
   partitions?: number;
   /** Replicas of each new topic; -1 (default) takes the cluster's default.replication.factor. */
   replicationFactor?: number;
+  /** Change nothing: `created` and `applied` are what would be created and applied. */
+  dryRun?: boolean;
 }
 
 export interface ProvisionResult {
@@ -134,6 +137,7 @@ export interface ProvisionResult {
  * Idempotent: a second run creates and applies nothing.
  */
 export async function provision(settings: ProvisionOptions): Promise<ProvisionResult> {
+  const { dryRun = false } = settings;
   const logger = silentLogger();
   const specs = topicSpecs(settings.topics, settings.partitions);
   const kafka = createKafka({ ...settings.kafka, clientId: 'tollgate-provision', logger });
@@ -143,8 +147,10 @@ export async function provision(settings: ProvisionOptions): Promise<ProvisionRe
     await admin.connect();
     const { created, existing } = await ensureTopics(admin, specs, {
       ...(settings.replicationFactor === undefined ? {} : { replicationFactor: settings.replicationFactor }),
+      dryRun,
     });
-    for (const topic of created) settings.progress(`kafka: created topic ${topic}`);
+    for (const topic of created)
+      settings.progress(`kafka: ${dryRun ? 'would create' : 'created'} topic ${topic}`);
     const mismatches = await topicMismatches(
       admin,
       specs.filter((spec) => existing.includes(spec.name)),
@@ -158,12 +164,20 @@ export async function provision(settings: ProvisionOptions): Promise<ProvisionRe
   // A migration that copies a table (0007 folds every run into runs_monthly: about 7 s per million
   // runs on 18.16 here) must not be cut off by the 30 s a service's request gets.
   const chOptions = { ...settings.clickhouse, logger, requestTimeoutMs: MIGRATION_TIMEOUT_MS };
-  await ensureDatabase(chOptions);
+  const migrations = await loadMigrations(join(settings.root, 'schemas', 'clickhouse'));
+  if (dryRun && !(await databaseExists(chOptions))) {
+    settings.progress(`clickhouse: would create database ${chOptions.database}`);
+    for (const { name } of migrations) settings.progress(`clickhouse: would apply migration ${name}`);
+    return { ...topics, applied: migrations.map((m) => m.name), alreadyApplied: [], changed: [] };
+  }
+  if (!dryRun) await ensureDatabase(chOptions);
   const ch = createClickHouse(chOptions);
   try {
-    const migrations = await loadMigrations(join(settings.root, 'schemas', 'clickhouse'));
-    const result = await applyMigrations(ch, migrations, (name) =>
-      settings.progress(`clickhouse: applied migration ${name}`),
+    const result = await applyMigrations(
+      ch,
+      migrations,
+      (name) => settings.progress(`clickhouse: ${dryRun ? 'would apply' : 'applied'} migration ${name}`),
+      { dryRun },
     );
     return {
       ...topics,

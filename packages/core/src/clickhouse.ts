@@ -13,7 +13,7 @@
 import { type ClickHouseClient, ClickHouseLogLevel, createClient } from '@clickhouse/client';
 import { TollgateError } from './errors.ts';
 import type { Logger } from './logger.ts';
-import type { Sql } from './sql.ts';
+import { type Sql, sql } from './sql.ts';
 
 export type { ClickHouseClient } from '@clickhouse/client';
 
@@ -215,6 +215,21 @@ export async function ensureDatabase(
   const admin = createClickHouse({ ...options, database: 'default' });
   try {
     await admin.exec(`CREATE DATABASE IF NOT EXISTS \`${options.database}\``);
+  } finally {
+    await admin.close();
+  }
+}
+
+/** Whether `database` exists (asked through `default`, since a client bound to a missing one fails). */
+export async function databaseExists(
+  options: Omit<CreateClickHouseOptions, 'database'> & { database: string },
+): Promise<boolean> {
+  const admin = createClickHouse({ ...options, database: 'default' });
+  try {
+    const [row] = await admin.rows<{ n: string }>(
+      sql`SELECT count() AS n FROM system.databases WHERE name = ${options.database}`,
+    );
+    return Number(row?.n) > 0;
   } finally {
     await admin.close();
   }

@@ -138,16 +138,17 @@ export function createKafka({
 /**
  * Creates the topics of `specs` that do not exist yet; existing topics are left alone (their configs are
  * not altered: topicMismatches reports what differs). `replicationFactor` -1 (the default) takes the
- * cluster's default.replication.factor, which is what a production cluster is set up with.
+ * cluster's default.replication.factor, which is what a production cluster is set up with. With
+ * `dryRun`, creates nothing: `created` is what would be.
  */
 export async function ensureTopics(
   admin: Admin,
   specs: TopicSpec[],
-  { replicationFactor = -1 }: { replicationFactor?: number } = {},
+  { replicationFactor = -1, dryRun = false }: { replicationFactor?: number; dryRun?: boolean } = {},
 ): Promise<{ created: string[]; existing: string[] }> {
   const present = new Set(await admin.listTopics());
   const missing = specs.filter((spec) => !present.has(spec.name));
-  if (missing.length > 0) {
+  if (missing.length > 0 && !dryRun) {
     try {
       await admin.createTopics({
         waitForLeaders: true,

@@ -66,19 +66,32 @@ export function splitStatements(body: string): string[] {
     .filter((statement) => statement.length > 0);
 }
 
+/**
+ * Applies the migrations not recorded in schema_migrations, in order. With `dryRun`, runs and records
+ * nothing (and creates no schema_migrations table): `applied` is what would be applied.
+ */
 export async function applyMigrations(
   ch: ClickHouse,
   migrations: Migration[],
   onApplied: (name: string) => void = () => {},
+  { dryRun = false }: { dryRun?: boolean } = {},
 ): Promise<MigrationResult> {
-  await ch.exec(
-    `CREATE TABLE IF NOT EXISTS schema_migrations (
+  if (!dryRun) {
+    await ch.exec(
+      `CREATE TABLE IF NOT EXISTS schema_migrations (
       version UInt32, name String, checksum String, applied_at DateTime
     ) ENGINE = MergeTree ORDER BY version`,
+    );
+  }
+  const [table] = await ch.rows<{ n: string }>(
+    "SELECT count() AS n FROM system.tables WHERE database = currentDatabase() AND name = 'schema_migrations'",
   );
-  const recorded = await ch.rows<{ version: number; name: string; checksum: string }>(
-    'SELECT version, name, checksum FROM schema_migrations ORDER BY version',
-  );
+  const recorded =
+    Number(table?.n) === 0
+      ? []
+      : await ch.rows<{ version: number; name: string; checksum: string }>(
+          'SELECT version, name, checksum FROM schema_migrations ORDER BY version',
+        );
   const byVersion = new Map(recorded.map((row) => [Number(row.version), row]));
   const result: MigrationResult = { applied: [], alreadyApplied: [], changed: [] };
   for (const migration of migrations) {
@@ -86,6 +99,11 @@ export async function applyMigrations(
     if (previous) {
       result.alreadyApplied.push(migration.name);
       if (previous.checksum !== migration.checksum) result.changed.push(migration.name);
+      continue;
+    }
+    if (dryRun) {
+      result.applied.push(migration.name);
+      onApplied(migration.name);
       continue;
     }
     for (const statement of migration.statements) await ch.exec(statement);

@@ -411,10 +411,12 @@ export function buildProgram(deps: ProgramDeps): Command {
       '--replication-factor <n>',
       "replicas per new topic (default: the cluster's default.replication.factor)",
     )
-    .action((options: { partitions: string; replicationFactor?: string }) =>
+    .option('--dry-run', 'print what would be created and applied; change nothing', false)
+    .action((options: { partitions: string; replicationFactor?: string; dryRun: boolean }) =>
       runProvision(
         deps,
         {
+          dryRun: options.dryRun,
           partitions: positiveInt('--partitions', options.partitions),
           replicationFactor:
             options.replicationFactor === undefined

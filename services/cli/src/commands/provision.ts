@@ -10,6 +10,8 @@ import { reachKafka } from '../kafka.ts';
 import type { ProgramDeps } from '../program.ts';
 
 export interface ProvisionFlags {
+  /** Print what would be created and applied, change nothing. */
+  dryRun?: boolean;
   partitions: number;
   /** Replicas per new topic; undefined takes the cluster's default.replication.factor. */
   replicationFactor: number | undefined;
@@ -34,6 +36,7 @@ export async function runProvision(
     root,
     topics: config.topics,
     partitions: flags.partitions,
+    dryRun: flags.dryRun ?? false,
     ...(flags.replicationFactor === undefined ? {} : { replicationFactor: flags.replicationFactor }),
     progress: (line) => out.write(`  ${line}\n`),
   });
@@ -42,8 +45,12 @@ export async function runProvision(
       `  clickhouse: WARNING migration ${name} changed after it was applied; add a new migration instead\n`,
     );
   out.write(
-    `topics: ${result.created.length} created, ${result.existing.length} already there; ` +
-      `migrations: ${result.applied.length} applied, ${result.alreadyApplied.length} already applied\n`,
+    flags.dryRun
+      ? `topics: ${result.created.length} to create, ${result.existing.length} already there; ` +
+          `migrations: ${result.applied.length} to apply, ${result.alreadyApplied.length} already applied ` +
+          '(--dry-run: nothing changed)\n'
+      : `topics: ${result.created.length} created, ${result.existing.length} already there; ` +
+          `migrations: ${result.applied.length} applied, ${result.alreadyApplied.length} already applied\n`,
   );
   if (result.mismatches.length > 0) {
     throw new TollgateError(
