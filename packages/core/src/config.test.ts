@@ -6,6 +6,8 @@ import { after, describe, it } from 'node:test';
 import {
   clickhouseConfig,
   clickhouseConnection,
+  commonConfig,
+  httpTls,
   kafkaConfig,
   kafkaConnection,
   loadConfig,
@@ -154,6 +156,41 @@ describe('ClickHouse connection settings (CLICKHOUSE_*)', () => {
         CLICKHOUSE_KEY_FILE: key,
       }),
       'invalid configuration: CLICKHOUSE_CA_FILE: is required with CLICKHOUSE_CERT_FILE (mutual TLS)',
+    );
+  });
+});
+
+describe('HTTPS for the services (HTTP_TLS_*)', () => {
+  const key = join(dir, 'server.key');
+  writeFileSync(key, '-----BEGIN PRIVATE KEY-----\nMIIB\n-----END PRIVATE KEY-----\n');
+  const serve = (env: Record<string, string>) =>
+    orConfigError(() => httpTls(loadConfig(z.object(commonConfig), env)));
+
+  it('is plain http by default, https with a certificate and key, mutual TLS with a CA', () => {
+    assert.equal(serve({}), undefined);
+    const tls = serve({ HTTP_TLS_CERT_FILE: ca, HTTP_TLS_KEY_FILE: key });
+    assert.ok(typeof tls === 'object');
+    assert.deepEqual(Object.keys(tls), ['cert', 'key']);
+    const mutual = serve({ HTTP_TLS_CERT_FILE: ca, HTTP_TLS_KEY_FILE: key, HTTP_TLS_CA_FILE: ca });
+    assert.ok(typeof mutual === 'object');
+    assert.deepEqual(
+      [mutual.requestCert, mutual.rejectUnauthorized, /BEGIN CERTIFICATE/.test(String(mutual.ca))],
+      [true, true, true],
+    );
+  });
+
+  it('names the variable and the reason for settings that cannot work', () => {
+    assert.equal(
+      serve({ HTTP_TLS_CERT_FILE: ca }),
+      'invalid configuration: HTTP_TLS_KEY_FILE: is required with HTTP_TLS_CERT_FILE',
+    );
+    assert.equal(
+      serve({ HTTP_TLS_CA_FILE: ca }),
+      'invalid configuration: HTTP_TLS_CA_FILE: is set but HTTP_TLS_CERT_FILE and HTTP_TLS_KEY_FILE are not (https needs them)',
+    );
+    assert.match(
+      String(serve({ HTTP_TLS_CERT_FILE: join(dir, 'missing.pem'), HTTP_TLS_KEY_FILE: key })),
+      /^invalid configuration: HTTP_TLS_CERT_FILE: cannot read .*missing\.pem \(ENOENT\)$/,
     );
   });
 });

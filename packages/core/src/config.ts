@@ -75,10 +75,53 @@ export const commonConfig = {
   ...kafkaConfig,
   ...clickhouseConfig,
   HTTP_HOST: z.string().default('127.0.0.1'),
+  /** PEM certificate and its key: the service's HTTP endpoints (API, ingest, /metrics …) serve https. */
+  HTTP_TLS_CERT_FILE: z.string().min(1).optional(),
+  HTTP_TLS_KEY_FILE: z.string().min(1).optional(),
+  /** PEM CA(s): with it, clients must present a certificate it signed (mutual TLS). */
+  HTTP_TLS_CA_FILE: z.string().min(1).optional(),
   SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().positive().default(10_000),
 };
 
 type KafkaVariables = z.infer<z.ZodObject<typeof kafkaConfig>>;
+
+/** What node:https takes to serve TLS: the server's certificate and key, and the clients' CA for mTLS. */
+export interface HttpTls {
+  cert: string;
+  key: string;
+  /** Set for mutual TLS: a client without a certificate from it is refused in the handshake. */
+  ca?: string;
+  requestCert?: boolean;
+  rejectUnauthorized?: boolean;
+}
+
+/**
+ * The https options of a service's HTTP server from HTTP_TLS_*, or undefined for plain http. The
+ * certificate and key go together; a CA file needs them (it asks clients for certificates over TLS).
+ */
+export function httpTls(config: {
+  HTTP_TLS_CERT_FILE?: string | undefined;
+  HTTP_TLS_KEY_FILE?: string | undefined;
+  HTTP_TLS_CA_FILE?: string | undefined;
+}): HttpTls | undefined {
+  const problems: string[] = [];
+  const tlsOff =
+    config.HTTP_TLS_CERT_FILE === undefined && config.HTTP_TLS_KEY_FILE === undefined
+      ? 'HTTP_TLS_CERT_FILE and HTTP_TLS_KEY_FILE are not (https needs them)'
+      : undefined;
+  const { ca, cert, key } = readTlsFiles(
+    { ca: 'HTTP_TLS_CA_FILE', cert: 'HTTP_TLS_CERT_FILE', key: 'HTTP_TLS_KEY_FILE' },
+    config,
+    undefined,
+    problems,
+  );
+  if (tlsOff !== undefined && config.HTTP_TLS_CA_FILE !== undefined)
+    problems.push(`HTTP_TLS_CA_FILE: is set but ${tlsOff}`);
+  if (problems.length > 0)
+    throw new ConfigError(`invalid configuration: ${problems.join('; ')}`, { problems });
+  if (cert === undefined || key === undefined) return undefined;
+  return ca === undefined ? { cert, key } : { cert, key, ca, requestCert: true, rejectUnauthorized: true };
+}
 
 /**
  * The brokers and how to reach them, from a service's validated KAFKA_* variables: TLS files read once,

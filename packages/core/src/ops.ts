@@ -2,8 +2,15 @@
  * What every service exposes to operators: `/healthz` (the process is alive), `/readyz` (its
  * dependencies answer and it is doing its work) and Prometheus `/metrics`.
  */
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
+
+import Fastify, {
+  type FastifyBaseLogger,
+  type FastifyInstance,
+  type FastifyServerOptions,
+  LogController,
+} from 'fastify';
 import { collectDefaultMetrics, Registry } from 'prom-client';
+import type { HttpTls } from './config.ts';
 import type { Logger } from './logger.ts';
 
 export { Counter, Gauge, Histogram, Registry } from 'prom-client';
@@ -17,6 +24,19 @@ export interface OpsServerOptions {
   readiness: Record<string, ReadinessCheck>;
   /** An existing app to add the routes to (the API serves them beside its own routes). */
   app?: FastifyInstance;
+  /** https instead of http (httpTls of HTTP_TLS_*). */
+  tls?: HttpTls | undefined;
+}
+
+/**
+ * A fastify instance on http, or on https with `tls` (HTTP_TLS_*: certificate, key, and the clients' CA
+ * for mutual TLS). Every Tollgate HTTP server is made here, so each one serves TLS the same way.
+ */
+export function createHttpServer(options: FastifyServerOptions, tls: HttpTls | undefined): FastifyInstance {
+  if (tls === undefined) return Fastify(options);
+  // Typed as the http overload: fastify types an https instance with https.Server instead, while the
+  // routes, hooks, inject and listen the services use are the same on both; `https` picks the server.
+  return Fastify({ ...options, https: tls } as FastifyServerOptions);
 }
 
 export function createRegistry(service: string): Registry {
@@ -26,13 +46,22 @@ export function createRegistry(service: string): Registry {
   return registry;
 }
 
-export function createOpsServer({ logger, registry, readiness, app }: OpsServerOptions): FastifyInstance {
+export function createOpsServer({
+  logger,
+  registry,
+  readiness,
+  app,
+  tls,
+}: OpsServerOptions): FastifyInstance {
   const server: FastifyInstance =
     app ??
-    Fastify({
-      loggerInstance: logger.child({ component: 'ops-http' }) as FastifyBaseLogger,
-      logController: new LogController({ disableRequestLogging: true }),
-    });
+    createHttpServer(
+      {
+        loggerInstance: logger.child({ component: 'ops-http' }) as FastifyBaseLogger,
+        logController: new LogController({ disableRequestLogging: true }),
+      },
+      tls,
+    );
   server.get('/healthz', async () => ({ status: 'ok' }));
   server.get('/readyz', async (_request, reply) => {
     const results: Record<string, boolean> = {};

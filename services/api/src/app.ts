@@ -3,8 +3,15 @@
  * listens. Every /v1 route authenticates an API key and confines its queries to the key's org.
  */
 import swagger from '@fastify/swagger';
-import { type ClickHouse, createOpsServer, type Logger, type Registry } from '@tollgate/core';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import {
+  type ClickHouse,
+  createHttpServer,
+  createOpsServer,
+  type HttpTls,
+  type Logger,
+  type Registry,
+} from '@tollgate/core';
+import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import type { KeyStore, Principal, Role } from './auth.ts';
 import { API_ERRORS, ApiError, errorBody, errorHandler } from './errors.ts';
 import { createApiMetrics } from './metrics.ts';
@@ -27,15 +34,20 @@ export interface AppDeps {
   keys: KeyStore;
   logger: Logger;
   registry: Registry;
+  /** https instead of http (HTTP_TLS_*). */
+  tls?: HttpTls | undefined;
 }
 
-export function buildApp({ clickhouse, keys, logger, registry }: AppDeps): FastifyInstance {
-  const app = Fastify({
-    loggerInstance: logger.child({ component: 'api-http' }) as FastifyBaseLogger,
-    // Unknown query parameters are an error naming them, not silently dropped.
-    ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', allErrors: false } },
-    routerOptions: { ignoreTrailingSlash: true },
-  });
+export function buildApp({ clickhouse, keys, logger, registry, tls }: AppDeps): FastifyInstance {
+  const app = createHttpServer(
+    {
+      loggerInstance: logger.child({ component: 'api-http' }) as FastifyBaseLogger,
+      // Unknown query parameters are an error naming them, not silently dropped.
+      ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', allErrors: false } },
+      routerOptions: { ignoreTrailingSlash: true },
+    },
+    tls,
+  );
   const metrics = createApiMetrics(registry);
   app.decorateRequest('principal', null as unknown as Principal);
   app.setErrorHandler(errorHandler);

@@ -9,6 +9,7 @@ import {
   createLifecycle,
   createLogger,
   createRegistry,
+  httpTls,
   loadConfig,
   z,
 } from '@tollgate/core';
@@ -47,7 +48,8 @@ const clickhouse = createClickHouse({
 });
 lifecycle.onShutdown('clickhouse', () => clickhouse.close());
 
-const app = buildApp({ clickhouse, keys, logger, registry: createRegistry('api') });
+const tls = httpTls(config);
+const app = buildApp({ clickhouse, keys, logger, registry: createRegistry('api'), tls });
 await app.listen({ host: config.HTTP_HOST, port: config.HTTP_PORT });
 lifecycle.onShutdown('http server', () => app.close());
-logger.info({ port: config.HTTP_PORT, keys: keys.size }, 'api started');
+logger.info({ port: config.HTTP_PORT, https: tls !== undefined, keys: keys.size }, 'api started');

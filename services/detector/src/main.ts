@@ -9,6 +9,7 @@ import {
   createLogger,
   createOpsServer,
   createRegistry,
+  httpTls,
   kafkaConnection,
   loadConfig,
   prefixedTopicNames,
@@ -31,6 +32,7 @@ const detector = createDetector({ kafka, logger, metrics, topics, settings: dete
 const ops = createOpsServer({
   logger,
   registry,
+  tls: httpTls(config),
   readiness: Object.fromEntries(
     Object.keys(detector.readiness()).map((name) => [name, () => detector.readiness()[name] ?? false]),
   ),

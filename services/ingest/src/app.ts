@@ -7,18 +7,15 @@
  * errors.ts; 401s carry WWW-Authenticate, 503s carry Retry-After.
  */
 import {
+  createHttpServer,
   createOpsServer,
+  type HttpTls,
   type Logger,
   type ReadinessCheck,
   type Registry,
   TollgateError,
 } from '@tollgate/core';
-import Fastify, {
-  type FastifyBaseLogger,
-  type FastifyError,
-  type FastifyInstance,
-  LogController,
-} from 'fastify';
+import { type FastifyBaseLogger, type FastifyError, type FastifyInstance, LogController } from 'fastify';
 import type { Authenticator } from './auth.ts';
 import { decompress, isDecompressionError } from './decompress.ts';
 import { errorBody, INGEST_ERRORS, type IngestErrorCode, isIngestErrorCode } from './errors.ts';
@@ -47,6 +44,8 @@ export interface AppDeps {
   /** Seconds a 503 tells the client to wait. */
   retryAfterSeconds: number;
   readiness: Record<string, ReadinessCheck>;
+  /** https instead of http (HTTP_TLS_*). */
+  tls?: HttpTls | undefined;
 }
 
 /** fastify's own error codes → ours. */
@@ -87,16 +86,19 @@ function classify(err: FastifyError, limits: IngestLimits): { code: IngestErrorC
 
 export function buildApp(deps: AppDeps): FastifyInstance {
   const { logger, registry, metrics, intake, authenticator, limits, retryAfterSeconds, readiness } = deps;
-  const app = Fastify({
-    loggerInstance: logger.child({ component: 'http' }) as FastifyBaseLogger,
-    // Per-request logs at ingest rates are noise: errors and rejections are logged where they happen.
-    logController: new LogController({ disableRequestLogging: true }),
-    bodyLimit: limits.maxBodyBytes,
-    requestIdHeader: 'x-request-id',
-    // A request that still arrives on an open connection while closing is served in full: the Kafka
-    // producer closes only after the HTTP server (lifecycle order), so it can still be acknowledged.
-    return503OnClosing: false,
-  });
+  const app = createHttpServer(
+    {
+      loggerInstance: logger.child({ component: 'http' }) as FastifyBaseLogger,
+      // Per-request logs at ingest rates are noise: errors and rejections are logged where they happen.
+      logController: new LogController({ disableRequestLogging: true }),
+      bodyLimit: limits.maxBodyBytes,
+      requestIdHeader: 'x-request-id',
+      // A request that still arrives on an open connection while closing is served in full: the Kafka
+      // producer closes only after the HTTP server (lifecycle order), so it can still be acknowledged.
+      return503OnClosing: false,
+    },
+    deps.tls,
+  );
   // While closing, every answer closes its connection: a keep-alive socket left idle would hold
   // close() open for fastify's keepAliveTimeout (72 s), past any shutdown deadline.
   let closing = false;

@@ -10,6 +10,7 @@ import {
   createLogger,
   createRegistry,
   createUsageCodec,
+  httpTls,
   kafkaConnection,
   loadConfig,
 } from '@tollgate/core';
@@ -58,6 +59,7 @@ if (!authenticator.enabled) logger.warn('INGEST_API_KEY_SHA256S is empty: reques
 const app = buildApp({
   logger,
   registry,
+  tls: httpTls(config),
   metrics,
   intake,
   authenticator,

@@ -12,6 +12,7 @@ import {
   createPricedCodec,
   createRegistry,
   createUsageCodec,
+  httpTls,
   kafkaConnection,
   loadConfig,
   loadRateCardFile,
@@ -71,6 +72,7 @@ const pricer = createPricer({
 const ops = createOpsServer({
   logger,
   registry,
+  tls: httpTls(config),
   readiness: { rateCard: () => rateCards.caughtUp(), consumer: () => pricer.consuming() },
 });
 await ops.listen({ host: config.HTTP_HOST, port: config.HTTP_PORT });

@@ -11,6 +11,7 @@ import {
   createLogger,
   createOpsServer,
   createRegistry,
+  httpTls,
   kafkaConnection,
   loadConfig,
   prefixedTopicNames,
@@ -82,6 +83,7 @@ lifecycle.onShutdown('lag reporter', () => lag.stop());
 const ops = createOpsServer({
   logger,
   registry,
+  tls: httpTls(config),
   readiness: {
     clickhouse: () => writer.ping(),
     consumer: () => sink.consuming(),

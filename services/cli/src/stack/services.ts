@@ -96,11 +96,11 @@ export async function startServices(
       pidFile,
       env: {
         // The local stack's services use the local broker's plaintext listener and ClickHouse's http
-        // port: KAFKA_SSL*, KAFKA_SASL_* and CLICKHOUSE_*_FILE of the caller's shell (meant for another
-        // cluster) are not passed on.
+        // port, and serve http: KAFKA_SSL*, KAFKA_SASL_*, CLICKHOUSE_*_FILE and HTTP_TLS_* of the
+        // caller's shell (meant for another cluster or deployment) are not passed on.
         ...Object.fromEntries(
           Object.entries(process.env).filter(
-            ([name]) => !/^KAFKA_(SSL|SASL)|^CLICKHOUSE_(CA|CERT|KEY)_FILE$/.test(name),
+            ([name]) => !/^KAFKA_(SSL|SASL)|^CLICKHOUSE_(CA|CERT|KEY)_FILE$|^HTTP_TLS_/.test(name),
           ),
         ),
         KAFKA_BROKERS: kafkaBrokers(settings).join(','),
