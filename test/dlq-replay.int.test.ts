@@ -6,8 +6,17 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { type ClickHouse, createUsageCodec, formatDateTime, type UsageEvent } from '@tollgate/core';
-import { exampleModelCall } from '@tollgate/core/contract/examples';
+import {
+  type ClickHouse,
+  createAlertCodec,
+  createPricedCodec,
+  createUsageCodec,
+  formatDateTime,
+  type UsageEvent,
+} from '@tollgate/core';
+import { exampleCostAlert, exampleModelCall, examplePricedEvent } from '@tollgate/core/contract/examples';
+import type { PricedEvent } from '@tollgate/core/contract/types';
+import { lineItemRows } from '@tollgate/sink/rows';
 import { readTopic } from '../packages/sdk/src/test-consumer.ts';
 import { createTestContext, runCli, skipIntegration, type TestContext } from './support/index.ts';
 import { eventually, type Pipeline, startPipeline } from './support/pipeline.ts';
@@ -138,13 +147,135 @@ describe('tollgate dlq replay', { skip: skipIntegration }, () => {
   });
 
   it('replays no stage whose letters another consumer has already counted, and says why', async () => {
-    const sink = await tollgate('--stage', 'sink');
-    assert.equal(sink.code, 1);
+    const detector = await tollgate('--stage', 'detector');
+    assert.equal(detector.code, 1);
     assert.match(
-      sink.stdout,
-      /--stage must be pricer, got "sink": the detector has already counted what the sink refused/,
+      detector.stdout,
+      /--stage must be pricer, sink, got "detector": the sink has already stored what the detector refused/,
     );
     const ingest = await tollgate('--stage', 'ingest');
     assert.match(ingest.stdout, /got "ingest": ingest's dead letters were an HTTP caller's bad input/);
+  });
+});
+
+/**
+ * The sink's letters: priced events and an alert an older sink could not read (say a newer schema),
+ * now readable. They go into ClickHouse directly, as the sink would have stored them, with their
+ * original source position; never to Kafka, where the detector has counted them already. One that is
+ * already stored (a replay cut off after its insert) is only recorded; one that still does not decode
+ * stays waiting, and the command says so.
+ */
+describe('tollgate dlq replay --stage sink', { skip: skipIntegration }, () => {
+  let ctx: TestContext;
+  let ch: ClickHouse;
+  const priced = createPricedCodec();
+  const alerts = createAlertCodec();
+  const now = Date.now();
+  const event = (n: number): PricedEvent => {
+    const example = examplePricedEvent();
+    return {
+      ...example,
+      usage: {
+        ...example.usage,
+        event_id: `evt-sink-${n}`,
+        run_id: `run-sink-${n}`,
+        event_time: now - 60_000,
+      },
+    };
+  };
+
+  before(async () => {
+    ctx = await createTestContext({ partitions: 2 });
+    await ctx.createTopics();
+    ch = await ctx.clickhouse();
+    const letter = (topic: string, offset: number, payload: Buffer) => ({
+      received_at: formatDateTime(new Date(now - 3_600_000)),
+      stage: 'sink',
+      reason_code: 'unknown_fingerprint',
+      reason: 'schema fingerprint 0x7a1d… is not one this sink knows',
+      source_topic: topic,
+      source_partition: 0,
+      source_offset: String(offset),
+      key: `run-sink-${offset}`,
+      payload_base64: payload.toString('base64'),
+      dlq_partition: 0,
+      dlq_offset: String(offset),
+    });
+    await ch.insert('dead_letters', [
+      letter(ctx.topics.priced, 10, priced.encode(event(10))),
+      letter(ctx.topics.priced, 11, priced.encode(event(11))),
+      letter(ctx.topics.priced, 12, priced.encode(event(12))),
+      letter(ctx.topics.alerts, 13, alerts.encode({ ...exampleCostAlert(), alert_id: 'alert-sink-13' })),
+      // still unreadable: stays waiting
+      letter(ctx.topics.priced, 14, Buffer.from('not avro at all')),
+    ]);
+    // evt-sink-12 was stored by a replay that was cut off before it recorded the letter
+    await ch.insert(
+      'line_items',
+      lineItemRows(
+        event(12),
+        { topic: ctx.topics.priced, partition: 0, offset: '12' },
+        formatDateTime(new Date()),
+      ),
+    );
+  });
+  after(() => ctx.cleanup());
+
+  const tollgate = (...args: string[]) =>
+    runCli(
+      {
+        KAFKA_BROKERS: ctx.brokers.join(','),
+        CLICKHOUSE_URL: ctx.clickhouseUrl,
+        CLICKHOUSE_DATABASE: ctx.database,
+      },
+      'dlq',
+      'replay',
+      '--stage',
+      'sink',
+      ...args,
+    );
+
+  const stored = async () => {
+    const rows = await ch.rows<{ event_id: string; lines: string; cost: string }>(
+      "SELECT event_id, toString(count()) AS lines, toString(sum(cost_nanos)) AS cost FROM line_items WHERE startsWith(event_id, 'evt-sink-') GROUP BY event_id ORDER BY event_id",
+    );
+    return rows.map((row) => [row.event_id, Number(row.lines), row.cost]);
+  };
+
+  it('writes what the sink would have stored, once, and leaves the unreadable letter waiting', async () => {
+    const dry = await tollgate('--dry-run');
+    assert.equal(dry.code, 0, dry.stdout);
+    assert.match(dry.stdout, /not replayed yet: 5\n/);
+    assert.match(dry.stdout, /\(--dry-run: nothing written\)/);
+    const lines = examplePricedEvent().line_items.length;
+    const cost = String(examplePricedEvent().total_nanos);
+    assert.deepEqual(await stored(), [['evt-sink-12', lines, cost]]);
+
+    const result = await tollgate('--chunk', '2');
+    assert.equal(result.code, 1, result.stdout);
+    assert.match(result.stdout, /stored 4 dead letters in ClickHouse; recorded in dead_letter_replays/);
+    assert.match(result.stdout, /tollgate: 1 dead letters are still refused and stay waiting:\n {2}1 × /);
+    assert.deepEqual(await stored(), [
+      ['evt-sink-10', lines, cost],
+      ['evt-sink-11', lines, cost],
+      ['evt-sink-12', lines, cost],
+    ]);
+    const [alert] = await ch.rows<{ n: string; offset: string }>(
+      "SELECT toString(count()) AS n, toString(any(source_offset)) AS offset FROM alerts WHERE alert_id = 'alert-sink-13'",
+    );
+    assert.deepEqual(alert, { n: '1', offset: '13' });
+    const [runs] = await ch.rows<{ n: string }>(
+      "SELECT toString(count()) AS n FROM line_items_by_run_agent_hourly WHERE startsWith(run_id, 'run-sink-')",
+    );
+    assert.ok(Number(runs?.n) >= 3, 'the rollups were filled from the stored lines');
+    assert.deepEqual(await readTopic(ctx.kafka, ctx.topics.priced), [], 'nothing went to Kafka');
+
+    const again = await tollgate();
+    assert.match(again.stdout, /not replayed yet: 1\n/);
+    assert.match(again.stdout, /stored 0 dead letters/);
+    assert.deepEqual(
+      (await stored()).map(([id]) => id),
+      ['evt-sink-10', 'evt-sink-11', 'evt-sink-12'],
+    );
   });
 });

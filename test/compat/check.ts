@@ -30,7 +30,9 @@ import {
   type PendingDeadLetter,
   pendingDeadLettersQuery,
   pendingDeadLettersSummaryQuery,
+  REPLAY_SOURCE_TOPICS,
   replayRow,
+  storedPositionsQuery,
 } from '@tollgate/cli/commands/dlq-queries';
 import { dropPartitionStatement, partitionsQuery } from '@tollgate/cli/commands/prune-queries';
 import { buildReport, SECTIONS } from '@tollgate/cli/commands/report';
@@ -672,6 +674,7 @@ async function scenario(ch: ClickHouse, proxyUrl: string): Promise<string[]> {
   step('cli dlq replay');
   const replayFilter = {
     stage: 'pricer',
+    sourceTopics: REPLAY_SOURCE_TOPICS.pricer,
     from: new Date('2000-01-01T00:00:00Z'),
     to: new Date('2100-01-01T00:00:00Z'),
   };
@@ -684,6 +687,10 @@ async function scenario(ch: ClickHouse, proxyUrl: string): Promise<string[]> {
   );
   await ch.rows(pendingDeadLettersQuery({ ...replayFilter, reasonCode: 'unknown_fingerprint' }, 10));
   await ch.rows(pendingDeadLettersSummaryQuery(replayFilter));
+  // the sink's replay: its letters a page at a time, and which of them are stored already
+  const sinkFilter = { ...replayFilter, stage: 'sink', sourceTopics: REPLAY_SOURCE_TOPICS.sink };
+  await ch.rows(pendingDeadLettersQuery(sinkFilter, 2, 1));
+  if (pending.length > 0) await ch.rows(storedPositionsQuery(pending));
 
   step('cli prune');
   await ch.rows(

@@ -1,15 +1,36 @@
 /**
- * `tollgate dlq replay --stage STAGE`: publishes dead letters again, byte for byte, to the topic and
- * partition they came from, once a fix (a pricer that knows a newer schema, a rate card, a bug fix) lets
- * the stage handle them. Letters come from ClickHouse's dead_letters (what the sink stored from the DLQ
- * topic), one per source message; each one published is recorded in dead_letter_replays after the broker
- * acknowledged it, so running the command again publishes nothing twice. A run cut off between the
- * acknowledgement and the record can publish a chunk again; the pricer drops those repeats (same
- * event_id) as long as they fall inside its dedup window.
+ * `tollgate dlq replay --stage STAGE`: hands dead letters back to their stage once a fix (a pricer or
+ * sink that knows a newer schema, a rate card, a bug fix) lets it handle them. Letters come from
+ * ClickHouse's dead_letters (what the sink stored from the DLQ topic), one per source message; each one
+ * handled is recorded in dead_letter_replays, so running the command again handles nothing twice.
+ * - pricer: published again, byte for byte, to the usage topic and partition they came from, recorded
+ *   after the broker acknowledged them. A run cut off between the acknowledgement and the record can
+ *   publish a chunk again; the pricer drops those repeats (same event_id) inside its dedup window.
+ * - sink: written to ClickHouse directly as the sink would have written them (same rows, the original
+ *   source position), never to Kafka: the detector read the same priced topic and has counted them. A
+ *   letter whose rows are already stored (a run cut off after its insert) is only recorded.
  */
 
-import { type ClickHouse, createClickHouse, type Producer, silentLogger } from '@tollgate/core';
-import { keyFromText } from '@tollgate/sink/rows';
+import {
+  type ClickHouse,
+  createAlertCodec,
+  createClickHouse,
+  createPricedCodec,
+  formatDateTime,
+  type Producer,
+  silentLogger,
+  TOPIC_NAMES,
+  TollgateError,
+} from '@tollgate/core';
+import {
+  alertRow,
+  checkAlert,
+  checkPricedEvent,
+  keyFromText,
+  lineItemRows,
+  type Row,
+  runEventRow,
+} from '@tollgate/sink/rows';
 import { cliKafka, reachKafka } from '../kafka.ts';
 import { printTable, usageError } from '../output.ts';
 import type { ProgramDeps } from '../program.ts';
@@ -18,7 +39,9 @@ import {
   type PendingDeadLetter,
   pendingDeadLettersQuery,
   pendingDeadLettersSummaryQuery,
+  REPLAY_SOURCE_TOPICS,
   replayRow,
+  storedPositionsQuery,
 } from './dlq-queries.ts';
 import { reportRange } from './report-command.ts';
 
@@ -26,12 +49,12 @@ import { reportRange } from './report-command.ts';
  * Only the pricer's letters go back to Kafka: the usage topic has one consumer, the pricer, and a message
  * it dead-lettered was counted nowhere. A message the sink or the detector refused sits on the priced
  * topic, which the other of the two read and counted; publishing it again would count it twice there.
+ * So the sink's letters go straight into ClickHouse, and the detector's are not replayed.
  */
-export const REPLAYABLE_STAGES = ['pricer'] as const;
+export const REPLAYABLE_STAGES = ['pricer', 'sink'] as const;
 
 const WHY_NOT: Record<string, string> = {
   ingest: "ingest's dead letters were an HTTP caller's bad input: the caller resends them",
-  sink: 'the detector has already counted what the sink refused: publishing it again would count it twice',
   detector: 'the sink has already stored what the detector refused: publishing it again would store it twice',
 };
 
@@ -57,8 +80,10 @@ export async function runReplay(
       `--stage must be ${REPLAYABLE_STAGES.join(', ')}, got ${JSON.stringify(flags.stage)}${why === undefined ? '' : `: ${why}`}`,
     );
   }
+  const stage = flags.stage as (typeof REPLAYABLE_STAGES)[number];
   const filter: DeadLetterFilter = {
-    stage: flags.stage,
+    stage,
+    sourceTopics: REPLAY_SOURCE_TOPICS[stage],
     reasonCode: flags.reasonCode,
     ...reportRange(flags),
   };
@@ -73,12 +98,26 @@ export async function runReplay(
     );
     if (total === 0) return;
     printTable(
-      ['reason_code', 'back to topic', 'messages'],
+      ['reason_code', stage === 'sink' ? 'from topic' : 'back to topic', 'messages'],
       waiting.map((row) => [row.reason_code, row.source_topic, row.messages]),
       out,
     );
     if (flags.dryRun) {
-      out.write('(--dry-run: nothing published)\n');
+      out.write(`(--dry-run: nothing ${stage === 'sink' ? 'written' : 'published'})\n`);
+      return;
+    }
+    if (stage === 'sink') {
+      const { stored, refused } = await storeAll(clickhouse, filter, flags.chunk, (done) =>
+        out.write(`  stored ${done}/${total}\n`),
+      );
+      out.write(`stored ${stored} dead letters in ClickHouse; recorded in dead_letter_replays\n`);
+      if (refused.size > 0) {
+        const lines = [...refused].map(([reason, n]) => `${n} × ${reason}`);
+        throw new TollgateError(
+          `${total - stored} dead letters are still refused and stay waiting:\n  ${lines.join('\n  ')}`,
+          { code: 'TG_DLQ_STILL_REFUSED' },
+        );
+      }
       return;
     }
     await reachKafka(deps.config.kafka, [...new Set(waiting.map((row) => row.source_topic))]);
@@ -119,6 +158,91 @@ async function replayAll(
     progress(done);
   }
 }
+
+/** What the sink would have stored for a letter, or why it still cannot. */
+type SinkRows = { ok: true; tables: [table: string, rows: Row[]][] } | { ok: false; reason: string };
+
+function sinkRows(
+  letter: PendingDeadLetter,
+  codecs: { priced: ReturnType<typeof createPricedCodec>; alerts: ReturnType<typeof createAlertCodec> },
+  insertedAt: string,
+): SinkRows {
+  const payload = Buffer.from(letter.payload_base64, 'base64');
+  const source = {
+    topic: letter.source_topic,
+    partition: letter.source_partition,
+    offset: letter.source_offset,
+  };
+  if (letter.source_topic.endsWith(TOPIC_NAMES.alerts)) {
+    const decoded = codecs.alerts.decode(payload);
+    if (!decoded.ok) return { ok: false, reason: `${decoded.code}: ${decoded.reason}` };
+    const check = checkAlert(decoded.value);
+    if (!check.ok) return { ok: false, reason: `invalid_alert: ${check.field}: ${check.rule}` };
+    return { ok: true, tables: [['alerts', [alertRow(decoded.value, source, insertedAt)]]] };
+  }
+  const decoded = codecs.priced.decode(payload);
+  if (!decoded.ok) return { ok: false, reason: `${decoded.code}: ${decoded.reason}` };
+  const check = checkPricedEvent(decoded.value);
+  if (!check.ok) return { ok: false, reason: `invalid_priced_event: ${check.field}: ${check.rule}` };
+  const run = runEventRow(decoded.value, source, insertedAt);
+  return {
+    ok: true,
+    tables: [
+      ['line_items', lineItemRows(decoded.value, source, insertedAt)],
+      ['run_events', run === undefined ? [] : [run]],
+    ],
+  };
+}
+
+/**
+ * Writes the sink's letters to ClickHouse chunk after chunk, each chunk's rows then its records; letters
+ * that still do not decode or check stay waiting (skipped past, counted by reason).
+ */
+async function storeAll(
+  clickhouse: ClickHouse,
+  filter: DeadLetterFilter,
+  chunk: number,
+  progress: (done: number) => void,
+): Promise<{ stored: number; refused: Map<string, number> }> {
+  const codecs = { priced: createPricedCodec(), alerts: createAlertCodec() };
+  const refused = new Map<string, number>();
+  let stored = 0;
+  let skip = 0;
+  for (;;) {
+    const letters = await clickhouse.rows<PendingDeadLetter>(pendingDeadLettersQuery(filter, chunk, skip));
+    if (letters.length === 0) return { stored, refused };
+    const at = new Date();
+    const present = new Set(
+      (await clickhouse.rows<PendingDeadLetter>(storedPositionsQuery(letters))).map(position),
+    );
+    const rows = new Map<string, Row[]>();
+    const done: PendingDeadLetter[] = [];
+    for (const letter of letters) {
+      const outcome = sinkRows(letter, codecs, formatDateTime(at));
+      if (!outcome.ok) {
+        refused.set(outcome.reason, (refused.get(outcome.reason) ?? 0) + 1);
+        skip += 1;
+        continue;
+      }
+      if (!present.has(position(letter)))
+        for (const [table, tableRows] of outcome.tables)
+          rows.set(table, [...(rows.get(table) ?? []), ...tableRows]);
+      done.push(letter);
+    }
+    for (const [table, tableRows] of rows)
+      if (tableRows.length > 0) await clickhouse.insert(table, tableRows);
+    if (done.length > 0)
+      await clickhouse.insert(
+        'dead_letter_replays',
+        done.map((letter) => replayRow(letter, -1, '-1', at)),
+      );
+    stored += done.length;
+    progress(stored);
+  }
+}
+
+const position = (letter: Pick<PendingDeadLetter, 'source_topic' | 'source_partition' | 'source_offset'>) =>
+  `${letter.source_topic}\u0000${letter.source_partition}\u0000${letter.source_offset}`;
 
 /** Sends the letters to their source topic and partition; the offset each got, in the letters' order. */
 async function publish(producer: Producer, letters: PendingDeadLetter[]): Promise<string[]> {
