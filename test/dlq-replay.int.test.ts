@@ -21,6 +21,33 @@ import { readTopic } from '../packages/sdk/src/test-consumer.ts';
 import { createTestContext, runCli, skipIntegration, type TestContext } from './support/index.ts';
 import { eventually, type Pipeline, startPipeline } from './support/pipeline.ts';
 
+type DeadLetterRow = Record<string, string | number>;
+
+/** A dead_letters row as the sink stores one: `stage` could not read a newer schema an hour ago. */
+function deadLetterRow(
+  stage: string,
+  topic: string,
+  partition: number,
+  offset: number,
+  key: string,
+  payload: Buffer,
+  dlqOffset: number,
+): DeadLetterRow {
+  return {
+    received_at: formatDateTime(new Date(Date.now() - 3_600_000)),
+    stage,
+    reason_code: 'unknown_fingerprint',
+    reason: `schema fingerprint 0x1c2f… is not one this ${stage} knows`,
+    source_topic: topic,
+    source_partition: partition,
+    source_offset: String(offset),
+    key,
+    payload_base64: payload.toString('base64'),
+    dlq_partition: 0,
+    dlq_offset: String(dlqOffset),
+  };
+}
+
 describe('tollgate dlq replay', { skip: skipIntegration }, () => {
   let ctx: TestContext;
   let ch: ClickHouse;
@@ -38,22 +65,8 @@ describe('tollgate dlq replay', { skip: skipIntegration }, () => {
     ctx = await createTestContext({ partitions: 2 });
     await ctx.createTopics();
     ch = await ctx.clickhouse();
-    const letter = (
-      event: UsageEvent,
-      n: number,
-      overrides: Partial<Record<string, string | number>> = {},
-    ): Record<string, string | number> => ({
-      received_at: formatDateTime(new Date(now - 3_600_000)),
-      stage: 'pricer',
-      reason_code: 'unknown_fingerprint',
-      reason: 'schema fingerprint 0x1c2f… is not one this pricer knows',
-      source_topic: ctx.topics.usage,
-      source_partition: n % 2,
-      source_offset: String(100 + n),
-      key: event.run_id,
-      payload_base64: codec.encode(event).toString('base64'),
-      dlq_partition: 0,
-      dlq_offset: String(n),
+    const letter = (event: UsageEvent, n: number, overrides: DeadLetterRow = {}): DeadLetterRow => ({
+      ...deadLetterRow('pricer', ctx.topics.usage, n % 2, 100 + n, event.run_id, codec.encode(event), n),
       ...overrides,
     });
     const [a, b, c] = events as [UsageEvent, UsageEvent, UsageEvent];
@@ -188,19 +201,8 @@ describe('tollgate dlq replay --stage sink', { skip: skipIntegration }, () => {
     ctx = await createTestContext({ partitions: 2 });
     await ctx.createTopics();
     ch = await ctx.clickhouse();
-    const letter = (topic: string, offset: number, payload: Buffer) => ({
-      received_at: formatDateTime(new Date(now - 3_600_000)),
-      stage: 'sink',
-      reason_code: 'unknown_fingerprint',
-      reason: 'schema fingerprint 0x7a1d… is not one this sink knows',
-      source_topic: topic,
-      source_partition: 0,
-      source_offset: String(offset),
-      key: `run-sink-${offset}`,
-      payload_base64: payload.toString('base64'),
-      dlq_partition: 0,
-      dlq_offset: String(offset),
-    });
+    const letter = (topic: string, offset: number, payload: Buffer) =>
+      deadLetterRow('sink', topic, 0, offset, `run-sink-${offset}`, payload, offset);
     await ch.insert('dead_letters', [
       letter(ctx.topics.priced, 10, priced.encode(event(10))),
       letter(ctx.topics.priced, 11, priced.encode(event(11))),
