@@ -158,7 +158,11 @@ export function createSink(options: SinkOptions): Sink {
   });
   consumer.on(consumer.events.CRASH, ({ payload }) => {
     crashed = true;
-    logger.error({ err: payload.error, restart: payload.restart }, 'consumer crashed');
+    // A retriable failure (a coordinator still loading, say) restarts the consumer: a warning.
+    logger[payload.restart ? 'warn' : 'error'](
+      { err: payload.error, restart: payload.restart },
+      payload.restart ? 'consumer crashed; kafkajs restarts it' : 'consumer crashed',
+    );
   });
 
   function deadLetter(source: SourcePosition, message: Message, code: string, reason: string): DeadLetter {

@@ -284,7 +284,11 @@ export function createStage(options: StageOptions): Stage {
         positions.set(payload.partition, BigInt(payload.lastOffset) + 1n);
       });
       consumer.on(consumer.events.CRASH, ({ payload }) => {
-        log.error({ err: payload.error, restart: payload.restart }, 'consumer crashed');
+        // A retriable failure (a coordinator still loading, say) restarts the consumer: a warning.
+        log[payload.restart ? 'warn' : 'error'](
+          { err: payload.error, restart: payload.restart },
+          payload.restart ? 'consumer crashed; kafkajs restarts it' : 'consumer crashed',
+        );
         joined = false; // not ready until it has rejoined
         if (!payload.restart) crashed = true;
       });
