@@ -3,6 +3,7 @@
  * corrected by a card with a lower price; the spend in ClickHouse moves by exactly the difference
  * (adjustment lines beside what was billed), --dry-run changes nothing, and a second run adds nothing.
  * `tollgate ratecard check` passes the corrected card and fails a broken one with its problems listed.
+ * And `tollgate report` on the same spend, for an org that has none.
  */
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -140,6 +141,16 @@ describe('tollgate ratecard restate and check', { skip: skipIntegration }, () =>
     assert.match(again.stdout, new RegExp(`adjusted 0, unchanged ${3 * RUNS}, skipped 0, published 0`));
     await new Promise((done) => setTimeout(done, 2_000));
     assert.deepEqual(await spend(), { nanos: CORRECTED_NANOS, lines: RUNS, adjustments: RUNS });
+  });
+
+  it('report: an org with no spend in the range (a typo) is one line naming the orgs that have some', async () => {
+    const result = await runCli(env, 'report', '--org', 'acme,acmee', '--section', 'categories');
+    assert.equal(result.code, 0, result.stdout);
+    assert.match(
+      result.stdout,
+      /=== org acmee ===\nno spend recorded in this range \(orgs with spend in it: acme\)\n/,
+    );
+    assert.match(result.stdout, /=== org acme ===\n\nSpend by cost category\n/);
   });
 
   it('refuses an empty range and a broken card before reading anything', async () => {

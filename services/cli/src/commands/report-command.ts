@@ -2,7 +2,7 @@ import { DIMENSION_NAMES } from '@tollgate/api';
 import { createClickHouse, silentLogger } from '@tollgate/core';
 import { usageError } from '../output.ts';
 import type { ProgramDeps } from '../program.ts';
-import { buildReport, printReport, SECTIONS, type Section } from './report.ts';
+import { buildReport, orgsWithSpend, printReport, SECTIONS, type Section } from './report.ts';
 
 export interface ReportFlags {
   org?: string;
@@ -103,7 +103,16 @@ export async function runReport(
     } else {
       out.write(`Tollgate report ${from.toISOString()} → ${to.toISOString()}\n`);
       if (reports.length === 0) out.write('no spend in this range\n');
-      for (const report of reports) printReport(report, by, out);
+      // An org asked for by name with nothing in the range (a typo, say): one line, not empty tables.
+      const withSpend = orgs.length > 0 ? await orgsWithSpend(clickhouse, from, to) : undefined;
+      for (const report of reports) {
+        if (withSpend === undefined || withSpend.includes(report.org)) printReport(report, by, out);
+        else
+          out.write(
+            `\n=== org ${report.org} ===\nno spend recorded in this range` +
+              `${withSpend.length > 0 ? ` (orgs with spend in it: ${withSpend.join(', ')})` : ''}\n`,
+          );
+      }
     }
   } finally {
     await clickhouse.close();
