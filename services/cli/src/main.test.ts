@@ -6,6 +6,19 @@ import { fileURLToPath } from 'node:url';
 
 const MAIN = fileURLToPath(new URL('./main.ts', import.meta.url));
 
+describe('tollgate --version', () => {
+  it("prints the CLI's version and the Node.js it runs on", async () => {
+    const child = spawn(process.execPath, [MAIN, '--version'], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let stdout = '';
+    child.stdout.on('data', (chunk) => {
+      stdout += chunk;
+    });
+    const [code] = await once(child, 'exit');
+    assert.equal(code, 0);
+    assert.equal(stdout, `tollgate 0.1.0 (Node.js ${process.version})\n`);
+  });
+});
+
 describe('tollgate in a pipeline', () => {
   it('stops quietly with exit 0 when the reader of its output goes away (`tollgate acls … | head`)', async () => {
     const child = spawn(process.execPath, [MAIN, 'acls', 'pricer', '--principal', 'User:pricer'], {

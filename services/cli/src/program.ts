@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import {
   ACL_CLIENT_DESCRIPTIONS,
@@ -241,10 +242,23 @@ async function test(
   process.exitCode = code;
 }
 
+/** The CLI package's version (services/cli/package.json). */
+function cliVersion(root: string): string {
+  const pkg = JSON.parse(readFileSync(resolve(root, 'services', 'cli', 'package.json'), 'utf8')) as {
+    version: string;
+  };
+  return pkg.version;
+}
+
 export function buildProgram(deps: ProgramDeps): Command {
   const program = new Command('tollgate')
     .description(
       'Tollgate: agent cost governance. Local stack, simulation and reports; provisioning, ACLs, dead-letter replay and retention on your own cluster; tests.',
+    )
+    .version(
+      `tollgate ${cliVersion(deps.root)} (Node.js ${process.version})`,
+      '-v, --version',
+      'print the version',
     )
     .showHelpAfterError();
 
