@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 
@@ -15,7 +16,8 @@ describe('tollgate --version', () => {
     });
     const [code] = await once(child, 'exit');
     assert.equal(code, 0);
-    assert.equal(stdout, `tollgate 0.1.0 (Node.js ${process.version})\n`);
+    const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
+    assert.equal(stdout, `tollgate ${version} (Node.js ${process.version})\n`);
   });
 });
 
