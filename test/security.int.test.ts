@@ -347,6 +347,51 @@ describe('Kafka with TLS and SASL, ClickHouse over https', { skip: skipIntegrati
     assert.match(refused.stdout, /`tollgate acls CLIENT --principal User:tollgate-agent` prints/);
   });
 
+  it('a restatement runs as a user holding only the restate ACLs', async () => {
+    // The operator's user, which holds only the operator's rules so far (the test above), re-prices the
+    // priced topic of this test's pipeline under its prefix.
+    const vars = {
+      ...env,
+      KAFKA_SASL_USERNAME: 'tollgate-operator',
+      TOPIC_PREFIX: ctx.topicPrefix,
+      PRICER_GROUP_ID: `${ctx.topicPrefix}pricer`,
+    };
+    const restate = () =>
+      runCli(
+        vars,
+        'ratecard',
+        'restate',
+        '--card',
+        `${repoRoot}/ratecards/default.yaml`,
+        '--from',
+        '2026-01-01',
+        '--to',
+        '2100-01-01',
+        '--dry-run',
+      );
+    const refused = await restate();
+    assert.equal(refused.code, 1, refused.stdout);
+    assert.match(refused.stdout, /refused User:tollgate-operator \(TOPIC_AUTHORIZATION_FAILED/);
+    const granted = await runCli(
+      env,
+      'acls',
+      'restate',
+      '--principal',
+      'User:tollgate-operator',
+      '--topic-prefix',
+      ctx.topicPrefix,
+      '--group-id',
+      `${ctx.topicPrefix}pricer-reprice`,
+      '--apply',
+    );
+    assert.equal(granted.code, 0, granted.stdout);
+    const allowed = await restate();
+    assert.equal(allowed.code, 0, allowed.stdout);
+    // the same card the events were priced under: nothing to adjust
+    assert.match(allowed.stdout, /dry run: re-priced \d+ events of \d+ read under default/);
+    assert.match(allowed.stdout, /adjusted 0, /);
+  });
+
   it('ingest and an alert subscriber work as their own users with only their ACLs', async () => {
     await applyAcls('ingest');
     await applyAcls('alerts', `${ctx.topicPrefix}alerts`);

@@ -8,7 +8,16 @@
  */
 import type { TopicKey, TopicNames } from './topics.ts';
 
-export const ACL_CLIENTS = ['pricer', 'sink', 'detector', 'ingest', 'agent', 'operator', 'alerts'] as const;
+export const ACL_CLIENTS = [
+  'pricer',
+  'sink',
+  'detector',
+  'ingest',
+  'agent',
+  'operator',
+  'restate',
+  'alerts',
+] as const;
 export type AclClient = (typeof ACL_CLIENTS)[number];
 
 export type AclResource = 'topic' | 'group' | 'transactional-id';
@@ -30,6 +39,8 @@ export const ACL_CLIENT_DESCRIPTIONS: Record<AclClient, string> = {
   ingest: 'services/ingest: usage and dead letters out',
   agent: 'an agent with the SDK: usage out',
   operator: '`tollgate ratecard publish` and `tollgate policy set`: rate cards and policies out',
+  restate:
+    '`tollgate ratecard restate`: priced events in, adjustments out (its groups start with PRICER_GROUP_ID-reprice)',
   alerts: 'an alert subscriber (SDK subscribeAlerts, `tollgate alerts`): alerts in',
 };
 
@@ -38,6 +49,7 @@ export const DEFAULT_GROUP_IDS: Partial<Record<AclClient, string>> = {
   pricer: 'tollgate-pricer',
   sink: 'tollgate-sink',
   detector: 'tollgate-detector',
+  restate: 'tollgate-pricer-reprice',
   alerts: 'tollgate-alerts',
 };
 
@@ -82,6 +94,7 @@ const TOPIC_ACCESS: Record<AclClient, [TopicKey, AclOperation[]][]> = {
     ['rateCards', WRITE],
     ['policies', WRITE],
   ],
+  restate: [['priced', READ_WRITE]],
   alerts: [['alerts', READ]],
 };
 
