@@ -29,6 +29,7 @@ import {
 } from '@tollgate/core';
 import { exampleCostAlert } from '@tollgate/core/contract/examples';
 import { subscribeAlerts } from '../packages/sdk/src/alerts.ts';
+import { createMeter } from '../packages/sdk/src/meter.ts';
 import { readTopic } from '../packages/sdk/src/test-consumer.ts';
 import { executePlans } from '../services/cli/src/simulate/execute.ts';
 import { createSimulationMeter, planFleet } from '../services/cli/src/simulate/index.ts';
@@ -67,6 +68,9 @@ function secretOf(connection: KafkaConnection): string {
   assert.ok(connection.sasl);
   return connection.sasl.password;
 }
+
+/** The run the agent starts to show it may read the policies (its run_start is on the usage topic too). */
+const POLICY_CHECK_RUN = 'acl-policy-check';
 
 describe('Kafka with TLS and SASL, ClickHouse over https', { skip: skipIntegration }, () => {
   let ctx: TestContext;
@@ -265,7 +269,7 @@ describe('Kafka with TLS and SASL, ClickHouse over https', { skip: skipIntegrati
         client === 'agent' ? undefined : `${ctx.topicPrefix}${client}`,
       );
     // operations per rule: topics read 2, write 2, read-write 3; the group 2; the transactional ids 2
-    assert.deepEqual(counts, { pricer: 12, sink: 9, detector: 27, agent: 2 });
+    assert.deepEqual(counts, { pricer: 12, sink: 9, detector: 27, agent: 6 });
     const agent = {
       ...secure,
       sasl: { mechanism: 'plain' as const, username: 'tollgate-agent', password: secretOf(secure) },
@@ -285,6 +289,19 @@ describe('Kafka with TLS and SASL, ClickHouse over https', { skip: skipIntegrati
       );
     } finally {
       await producer.disconnect();
+    }
+    // The agent reads the ceilings policies a platform team publishes (the meter's policies option).
+    const meter = createMeter({
+      ...agent,
+      clientId: 'acl-test-agent',
+      topic: ctx.topics.usage,
+      defaults: { org_id: 'acme' },
+      policies: { topic: ctx.topics.policies, timeoutMs: 20_000 },
+    });
+    try {
+      await meter.startRun({ runId: POLICY_CHECK_RUN });
+    } finally {
+      await meter.close();
     }
   });
 
@@ -313,7 +330,8 @@ describe('Kafka with TLS and SASL, ClickHouse over https', { skip: skipIntegrati
 
     // Everything went through the secured listener: the usage topic holds exactly what the SDK sent.
     const sent = ledgers.reduce((n, ledger) => n + ledger.events, 0);
-    assert.equal((await readTopic(ctx.kafka, ctx.topics.usage)).length, sent);
+    const usage = await readTopic(ctx.kafka, ctx.topics.usage);
+    assert.equal(usage.filter((message) => message.key !== POLICY_CHECK_RUN).length, sent);
     const ch = await ctx.clickhouse();
     await eventually(
       async () => {

@@ -45,6 +45,18 @@ describe('Kafka ACLs per client', () => {
     );
     assert.deepEqual(aclRules('agent', { topics: TOPIC_NAMES }), [
       { resource: 'topic', name: 'tollgate.usage.v1', pattern: 'literal', operations: ['WRITE', 'DESCRIBE'] },
+      {
+        resource: 'topic',
+        name: 'tollgate.policies.v1',
+        pattern: 'literal',
+        operations: ['READ', 'DESCRIBE'],
+      },
+      {
+        resource: 'group',
+        name: 'tollgate-sdk-policies',
+        pattern: 'prefixed',
+        operations: ['READ', 'DESCRIBE'],
+      },
     ]);
   });
 

@@ -37,7 +37,8 @@ export const ACL_CLIENT_DESCRIPTIONS: Record<AclClient, string> = {
   detector:
     'services/detector: priced events and policies in, alerts out; its own internal topics, transactions',
   ingest: 'services/ingest: usage and dead letters out',
-  agent: 'an agent with the SDK: usage out',
+  agent:
+    "an agent with the SDK: usage out; policies in, for the meter's policies option (its groups start with tollgate-sdk-policies)",
   operator: '`tollgate ratecard publish` and `tollgate policy set`: rate cards and policies out',
   restate:
     '`tollgate ratecard restate`: priced events in, adjustments out (its groups start with PRICER_GROUP_ID-reprice)',
@@ -51,6 +52,7 @@ export const DEFAULT_GROUP_IDS: Partial<Record<AclClient, string>> = {
   detector: 'tollgate-detector',
   restate: 'tollgate-pricer-reprice',
   alerts: 'tollgate-alerts',
+  agent: 'tollgate-sdk-policies',
 };
 
 const READ: AclOperation[] = ['READ', 'DESCRIBE'];
@@ -89,7 +91,10 @@ const TOPIC_ACCESS: Record<AclClient, [TopicKey, AclOperation[]][]> = {
     ['usage', WRITE],
     ['deadLetters', WRITE],
   ],
-  agent: [['usage', WRITE]],
+  agent: [
+    ['usage', WRITE],
+    ['policies', READ],
+  ],
   operator: [
     ['rateCards', WRITE],
     ['policies', WRITE],

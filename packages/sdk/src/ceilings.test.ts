@@ -9,6 +9,7 @@ import {
   costToNanos,
   NO_CEILINGS,
   resolveCeilings,
+  stricterCeilings,
 } from './ceilings.ts';
 
 describe('ceilings', () => {
@@ -74,5 +75,29 @@ describe('ceilings', () => {
     assert.equal(allowedSpawns(c, 3, 400), 2);
     assert.equal(allowedSpawns(c, 7, 1), 0);
     assert.equal(allowedSpawns(NO_CEILINGS, 10_000, 400), 400);
+  });
+});
+
+describe('stricterCeilings', () => {
+  it('takes the lower limit field by field, a missing limit on one side leaving the other', () => {
+    const code = {
+      tokensPerRequest: 100_000,
+      costPerRunNanos: 5_000_000_000,
+      subagentsPerRun: null,
+      spawnDepth: 1,
+    };
+    const policy = {
+      tokensPerRequest: 200_000,
+      costPerRunNanos: 2_000_000_000,
+      subagentsPerRun: 50,
+      spawnDepth: null,
+    };
+    assert.deepEqual(stricterCeilings(code, policy), {
+      tokensPerRequest: 100_000,
+      costPerRunNanos: 2_000_000_000,
+      subagentsPerRun: 50,
+      spawnDepth: 1,
+    });
+    assert.deepEqual(stricterCeilings(NO_CEILINGS, NO_CEILINGS), NO_CEILINGS);
   });
 });

@@ -127,3 +127,14 @@ export function allowedSpawns(ceilings: ResolvedCeilings, spawned: number, reque
   const max = ceilings.subagentsPerRun;
   return max === null ? requested : Math.max(0, Math.min(requested, max - spawned));
 }
+
+/** Field by field, the lower of two limits (null on one side: the other side's). */
+export function stricterCeilings(a: ResolvedCeilings, b: ResolvedCeilings): ResolvedCeilings {
+  const lower = (x: number | null, y: number | null) => (x === null ? y : y === null ? x : Math.min(x, y));
+  return {
+    tokensPerRequest: lower(a.tokensPerRequest, b.tokensPerRequest),
+    costPerRunNanos: lower(a.costPerRunNanos, b.costPerRunNanos),
+    subagentsPerRun: lower(a.subagentsPerRun, b.subagentsPerRun),
+    spawnDepth: lower(a.spawnDepth, b.spawnDepth),
+  };
+}

@@ -24,10 +24,17 @@ export function rateCardEstimator(card: CompiledRateCard): CostEstimator {
   };
 }
 
+/** An estimator and the currency of its nanos (the rate card's). */
+export interface LoadedEstimator {
+  estimate: CostEstimator;
+  currency: string;
+}
+
 /** Loads a rate card file as an estimator; a missing or invalid card is a configuration error. */
-export async function loadEstimator(path: string): Promise<CostEstimator> {
+export async function loadEstimator(path: string): Promise<LoadedEstimator> {
   try {
-    return rateCardEstimator(await loadRateCardFile(path));
+    const card = await loadRateCardFile(path);
+    return { estimate: rateCardEstimator(card), currency: card.currency };
   } catch (err) {
     throw new TollgateError(
       `ceilings.costPerRun needs a rate card to estimate costs, and ${path} could not be loaded: pass rateCard, rateCardPath or estimateCost to createMeter`,

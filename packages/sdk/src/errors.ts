@@ -8,6 +8,8 @@
  *   TG_SDK_DELIVERY      a batch could not be delivered (DeliveryError; retriable while the SDK retries)
  *   TG_SDK_TIMEOUT       flush()/close() passed their deadline with events still undelivered
  *   TG_SDK_CLOSED        a call on a meter that is closing or closed
+ *   TG_SDK_POLICIES_UNAVAILABLE  startRun could not read the ceilings policies (PoliciesUnavailableError)
+ *   TG_SDK_POLICY_REJECTED       a policy on the policy topic is not valid (to onError; it is skipped)
  */
 
 import type { Ceiling } from '@tollgate/core/contract/types';
@@ -112,5 +114,16 @@ export class MeterClosedError extends TollgateError {
       details: { operation },
     });
     this.name = 'MeterClosedError';
+  }
+}
+
+/** startRun could not learn the ceilings policies in force, so it started no run. */
+export class PoliciesUnavailableError extends TollgateError {
+  constructor(topic: string, cause: unknown) {
+    super(
+      `ceilings policies could not be read from ${topic} (${(cause as Error)?.message ?? String(cause)}); no run starts without them: check the brokers and that ${topic} exists (tollgate provision), or leave out the meter's policies option`,
+      { code: 'TG_SDK_POLICIES_UNAVAILABLE', retriable: true, cause, details: { topic } },
+    );
+    this.name = 'PoliciesUnavailableError';
   }
 }

@@ -17,6 +17,7 @@ export {
   DeliveryError,
   MeterClosedError,
   type OutboundMessage,
+  PoliciesUnavailableError,
 } from './errors.ts';
 export type {
   CacheStorageInput,
@@ -29,7 +30,14 @@ export type {
 } from './events.ts';
 export { callSignature } from './events.ts';
 export type { Compression } from './kafka-transport.ts';
-export { type BusinessTags, createMeter, type Meter, type MeterOptions, type RunOptions } from './meter.ts';
+export {
+  type BusinessTags,
+  createMeter,
+  type Meter,
+  type MeterOptions,
+  type PolicyOptions,
+  type RunOptions,
+} from './meter.ts';
 export {
   type AnthropicUsage,
   fromAnthropicUsage,

@@ -8,16 +8,25 @@ import { randomUUID } from 'node:crypto';
 import { type Codec, createUsageCodec } from '@tollgate/core/avro/codec';
 import type { UsageEvent } from '@tollgate/core/contract/types';
 import { validateUsageEvent } from '@tollgate/core/contract/validate';
-import { ConfigError, type TollgateError, ValidationError } from '@tollgate/core/errors';
+import { ConfigError, TollgateError, ValidationError } from '@tollgate/core/errors';
+import { createKafka } from '@tollgate/core/kafka';
 import { type KafkaSasl, type KafkaSsl, SASL_MECHANISMS } from '@tollgate/core/kafka-connection';
 import { type Logger, silentLogger } from '@tollgate/core/logger';
+import type { Ceilings } from '@tollgate/core/policy/resolve';
 import type { CompiledRateCard } from '@tollgate/core/ratecard/index';
 import { TOPIC_NAMES } from '@tollgate/core/topics';
-import { type CeilingLimits, NO_CEILINGS, resolveCeilings } from './ceilings.ts';
-import { DEFAULT_RATE_CARD_PATH, loadEstimator, rateCardEstimator } from './cost.ts';
+import {
+  type CeilingLimits,
+  NO_CEILINGS,
+  type ResolvedCeilings,
+  resolveCeilings,
+  stricterCeilings,
+} from './ceilings.ts';
+import { DEFAULT_RATE_CARD_PATH, type LoadedEstimator, loadEstimator, rateCardEstimator } from './cost.ts';
 import { createDelivery, type DeliveryStats, type Transport } from './delivery.ts';
 import { MeterClosedError } from './errors.ts';
 import { type Compression, createKafkaTransport } from './kafka-transport.ts';
+import { createPolicyFollower, DEFAULT_POLICIES_GROUP_ID_PREFIX, type PolicyFollower } from './policies.ts';
 import { type CostEstimator, type Run, type RunSink, type RunState, startRun } from './run.ts';
 import { createWorkerTransport } from './worker-transport.ts';
 
@@ -43,6 +52,15 @@ export interface MeterOptions {
   topic?: string;
   /** Default ceilings of every run (none unless set); startRun can override each. */
   ceilings?: CeilingLimits;
+  /**
+   * Also enforce the ceilings policies a platform team publishes with `tollgate policy set`: every new
+   * run gets, field by field, the stricter of its code ceilings and the policies' for its org, feature
+   * and customer. `true` follows tollgate.policies.v1; or give `topic`, `groupIdPrefix` (the throwaway
+   * consumer groups' prefix, default tollgate-sdk-policies) and `timeoutMs` (how long startRun waits
+   * for the first full read, default 15 s; past it startRun rejects with PoliciesUnavailableError).
+   * Off by default.
+   */
+  policies?: boolean | PolicyOptions;
   /**
    * How the cost_per_run ceiling prices usage: `estimateCost` (nano-units of the ceiling's currency,
    * null when it cannot price), else `rateCard`, else the rate card file at `rateCardPath` (default:
@@ -87,6 +105,12 @@ export interface MeterOptions {
   transport?: Transport;
   /** Replaces the usage codec (defaults to the newest UsageEvent schema). */
   codec?: Codec<UsageEvent>;
+}
+
+export interface PolicyOptions {
+  topic?: string;
+  groupIdPrefix?: string;
+  timeoutMs?: number;
 }
 
 export interface RunOptions extends Partial<BusinessTags> {
@@ -145,7 +169,9 @@ export function createMeter(options: MeterOptions): Meter {
   checkTags(defaults.tags, 'defaults.tags');
   const baseCeilings = resolveCeilings(NO_CEILINGS, options.ceilings, 'ceilings');
   const rateCardPath = options.rateCardPath ?? DEFAULT_RATE_CARD_PATH;
-  let loadingEstimator: Promise<CostEstimator> | undefined;
+  let loadingEstimator: Promise<LoadedEstimator> | undefined;
+  /** The currency of the estimates (null: the caller's own estimateCost, whose currency is not known). */
+  let estimateCurrency: string | null = options.rateCard?.currency ?? null;
 
   const maxBufferedBytes = positive(options.maxBufferedBytes, 32 * 1024 * 1024, 'maxBufferedBytes', 1024);
   const batchMaxBytes = positive(options.batchMaxBytes, 500_000, 'batchMaxBytes', 1024);
@@ -217,12 +243,40 @@ export function createMeter(options: MeterOptions): Meter {
       options.estimateCost ?? (options.rateCard ? rateCardEstimator(options.rateCard) : undefined),
   };
 
+  const policies = options.policies
+    ? policyFollower(options.policies, kafkaOptions, (err) => sink.report(err))
+    : undefined;
+
+  /** A policy's ceilings in the SDK's units; a cost ceiling in another currency than the estimates' cannot apply. */
+  function policyCeilings(central: Ceilings): ResolvedCeilings {
+    let costPerRunNanos: number | null = null;
+    if (central.costPerRun !== null) {
+      if (estimateCurrency === null || estimateCurrency === central.costPerRun.currency)
+        costPerRunNanos = central.costPerRun.nanos;
+      else
+        sink.report(
+          new TollgateError(
+            `ceilings policy ${central.policyIds.join(', ')}: cost_per_run is in ${central.costPerRun.currency} but cost estimates are in ${estimateCurrency}; that ceiling is not applied (publish it in ${estimateCurrency}, or give createMeter a rate card in ${central.costPerRun.currency})`,
+            { code: 'TG_SDK_POLICY_CURRENCY', details: { policyIds: central.policyIds } },
+          ),
+        );
+    }
+    return {
+      tokensPerRequest: central.tokensPerRequest,
+      costPerRunNanos,
+      subagentsPerRun: central.subagentsPerRun,
+      spawnDepth: central.spawnDepth,
+    };
+  }
+
   /** The estimator a cost ceiling needs, loading the rate card file once (a failed load is retried). */
   async function ensureEstimator(): Promise<void> {
     if (sink.estimateCost !== undefined) return;
     loadingEstimator ??= loadEstimator(rateCardPath);
     try {
-      sink.estimateCost = await loadingEstimator;
+      const loaded = await loadingEstimator;
+      sink.estimateCost = loaded.estimate;
+      estimateCurrency = loaded.currency;
     } catch (err) {
       loadingEstimator = undefined;
       throw err;
@@ -238,11 +292,22 @@ export function createMeter(options: MeterOptions): Meter {
       const agentName = runOptions.agentName ?? null;
       if (agentName !== null && (typeof agentName !== 'string' || agentName.length === 0))
         throw new ValidationError('agentName', 'must be a non-empty string');
-      const ceilings = resolveCeilings(baseCeilings, runOptions.ceilings, 'ceilings');
-      if (ceilings.costPerRunNanos !== null) await ensureEstimator();
       const runTags = checkTags(runOptions.tags, 'tags');
       const pick = <K extends 'feature' | 'customer_id' | 'environment'>(key: K) =>
         runOptions[key] !== undefined ? (runOptions[key] ?? null) : (defaults[key] ?? null);
+      const org_id = runOptions.org_id ?? defaults.org_id;
+      let ceilings = resolveCeilings(baseCeilings, runOptions.ceilings, 'ceilings');
+      if (policies) {
+        await policies.loaded();
+        const central = policies.ceilings({
+          org_id,
+          feature: pick('feature'),
+          customer_id: pick('customer_id'),
+        });
+        if (central.costPerRun !== null) await ensureEstimator();
+        ceilings = stricterCeilings(ceilings, policyCeilings(central));
+      }
+      if (ceilings.costPerRunNanos !== null) await ensureEstimator();
       return startRun(sink, {
         runId,
         ceilings,
@@ -253,7 +318,7 @@ export function createMeter(options: MeterOptions): Meter {
           parent_agent_id: null,
           agent_name: agentName,
           agent_depth: 0,
-          org_id: runOptions.org_id ?? defaults.org_id,
+          org_id,
           feature: pick('feature'),
           customer_id: pick('customer_id'),
           environment: pick('environment'),
@@ -267,15 +332,53 @@ export function createMeter(options: MeterOptions): Meter {
       return delivery.flush(flushOptions?.timeoutMs);
     },
 
-    close(closeOptions) {
+    async close(closeOptions) {
       closed = true;
-      return delivery.close(closeOptions?.timeoutMs ?? closeTimeoutMs);
+      try {
+        await delivery.close(closeOptions?.timeoutMs ?? closeTimeoutMs);
+      } finally {
+        await policies?.close();
+      }
     },
 
     stats() {
       return delivery.stats();
     },
   };
+}
+
+/** The follower of the `policies` option, on a Kafka client of its own (the producer may run on a worker). */
+function policyFollower(
+  option: true | PolicyOptions,
+  kafka: {
+    brokers: string[];
+    ssl: KafkaSsl | undefined;
+    sasl: KafkaSasl | undefined;
+    clientId: string;
+    logger: Logger;
+    connectionTimeoutMs: number;
+    requestTimeoutMs: number;
+  },
+  onRejected: (err: TollgateError) => void,
+): PolicyFollower {
+  const settings: PolicyOptions = option === true ? {} : option;
+  if (settings === null || typeof settings !== 'object')
+    throw new ConfigError('createMeter: policies must be true or { topic, groupIdPrefix, timeoutMs }', {
+      field: 'policies',
+    });
+  const topic = settings.topic === undefined ? TOPIC_NAMES.policies : text(settings.topic, 'policies.topic');
+  const groupIdPrefix =
+    settings.groupIdPrefix === undefined
+      ? DEFAULT_POLICIES_GROUP_ID_PREFIX
+      : text(settings.groupIdPrefix, 'policies.groupIdPrefix');
+  return createPolicyFollower({
+    kafka: createKafka({ ...kafka, clientId: `${kafka.clientId}-policies` }),
+    topic,
+    groupIdPrefix,
+    timeoutMs: positive(settings.timeoutMs, 15_000, 'policies.timeoutMs'),
+    logger: kafka.logger,
+    onRejected,
+  });
 }
 
 function checkSsl(ssl: MeterOptions['ssl']): KafkaSsl | undefined {

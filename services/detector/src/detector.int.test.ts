@@ -297,7 +297,7 @@ describe('detector rules against Kafka', { skip: skipIntegration }, () => {
     );
     const codec = createDeadLetterCodec();
     const letters: { reason_code: string; source_topic: string }[] = [];
-    const { readTopic } = await import('./runtime/read-topic.ts');
+    const { readTopic } = await import('@tollgate/core/read-topic');
     const reader = await readTopic({
       kafka: ctx.kafka,
       topic: ctx.topics.deadLetters,

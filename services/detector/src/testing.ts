@@ -15,11 +15,11 @@ import {
   type Registry,
   type TopicNames,
 } from '@tollgate/core';
+import { readTopic } from '@tollgate/core/read-topic';
 import { createDetector, type Detector, type DetectorSettings } from './detector.ts';
 import { runContext, usage } from './fleet/events.ts';
 import { priceUsage } from './fleet/pricing.ts';
 import { createDetectorMetrics, type DetectorMetrics } from './metrics.ts';
-import { readTopic } from './runtime/read-topic.ts';
 
 /** One-minute windows and short timeouts, so tests close windows and rebalance quickly. */
 export function testSettings(id: string, overrides: Partial<DetectorSettings> = {}): DetectorSettings {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { createPolicyIndex } from './resolve.ts';
+import { applyPolicyMessage, createPolicyIndex } from './resolve.ts';
 import { type Policy, parsePolicy } from './schema.ts';
 
 function policy(doc: Record<string, unknown>): Policy {
@@ -132,5 +132,30 @@ describe('createPolicyIndex', () => {
     const feature = index.featureThresholds(subject);
     assert.equal(feature.spikeRatio, 2);
     assert.equal(feature.minWindowCost.nanos, 5_000_000_000);
+  });
+});
+
+describe('applyPolicyMessage', () => {
+  const bytes = (value: unknown) => Buffer.from(JSON.stringify(value));
+  const ceilings = { policy_id: 'acme-c', kind: 'ceilings', scope: { org_id: 'acme' }, spawn_depth: 2 };
+
+  it('sets, replaces and deletes by key, and keeps the previous version of a rejected one', () => {
+    const index = createPolicyIndex();
+    const key = Buffer.from('acme-c');
+    assert.equal(applyPolicyMessage(index, key, bytes(ceilings)).kind, 'set');
+    assert.equal(index.ceilings(subject).spawnDepth, 2);
+    applyPolicyMessage(index, key, bytes({ ...ceilings, spawn_depth: 4 }));
+    assert.equal(index.ceilings(subject).spawnDepth, 4);
+
+    const bad = applyPolicyMessage(index, key, bytes({ ...ceilings, spawn_depth: -1 }));
+    assert.equal(bad.kind, 'rejected');
+    assert.ok(bad.kind === 'rejected' && bad.field === 'spawn_depth' && bad.policyId === 'acme-c');
+    const renamed = applyPolicyMessage(index, Buffer.from('other'), bytes(ceilings));
+    assert.ok(renamed.kind === 'rejected' && renamed.field === 'policy_id');
+    assert.equal(index.ceilings(subject).spawnDepth, 4, 'the previous version stays in force');
+
+    assert.deepEqual(applyPolicyMessage(index, key, null), { kind: 'deleted', policyId: 'acme-c' });
+    assert.equal(index.ceilings(subject).spawnDepth, null);
+    assert.deepEqual(applyPolicyMessage(index, key, null), { kind: 'unchanged' });
   });
 });

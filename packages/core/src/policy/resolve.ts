@@ -14,6 +14,7 @@ import {
   type Policy,
   type PolicyScope,
   parseAmountNanos,
+  parsePolicyMessage,
   type RunThresholdsInput,
   type ThresholdsPolicy,
 } from './schema.ts';
@@ -108,7 +109,24 @@ export interface PolicyIndex {
   ceilings(subject: Subject): Ceilings;
   /** Every budget whose scope covers the subject. */
   budgets(subject: Subject): BudgetPolicy[];
+  /** Every threshold and ceiling setting in force for the subject, with the policy that set it. */
+  explain(subject: Subject): ResolvedSetting[];
 }
+
+/** One setting as it applies to a subject: for `tollgate policy show`. */
+export interface ResolvedSetting {
+  section: 'run' | 'feature' | 'ceilings';
+  field: string;
+  /** As the policy spells it (money as a decimal string); null: the rule or ceiling is off. */
+  value: string | number | null;
+  /** Of a money value. */
+  currency: string | null;
+  /** The policy it comes from; null: the built-in default. */
+  policyId: string | null;
+}
+
+const MONEY_FIELDS: ReadonlySet<string> = new Set(['cost_per_run', 'velocity_cost', 'min_window_cost']);
+const CEILING_FIELDS = ['tokens_per_request', 'cost_per_run', 'subagents_per_run', 'spawn_depth'] as const;
 
 const money = (amount: string | null, currency: string): CostLimit | null =>
   amount === null ? null : { nanos: Number(parseAmountNanos(amount)), currency };
@@ -228,7 +246,83 @@ export function createPolicyIndex(initial: Policy[] = []): PolicyIndex {
     budgets(subject) {
       return ordered('budget', subject);
     },
+
+    explain(subject) {
+      const settings: ResolvedSetting[] = [];
+      const add = (
+        section: ResolvedSetting['section'],
+        field: string,
+        { value, from }: { value: unknown; from: { policy_id: string; currency: string } | null },
+        fallback: unknown,
+      ) => {
+        // A feature spike setting cannot be switched off (featureThresholds): null keeps the default.
+        const off = value === null && section === 'feature';
+        const shown = (off ? fallback : value) as string | number | null;
+        settings.push({
+          section,
+          field,
+          value: shown,
+          currency: shown !== null && MONEY_FIELDS.has(field) ? (from?.currency ?? DEFAULT_CURRENCY) : null,
+          policyId: off ? null : (from?.policy_id ?? null),
+        });
+      };
+      const thresholds = ordered('thresholds', subject);
+      for (const [field, fallback] of Object.entries(DEFAULT_RUN_THRESHOLDS)) {
+        const key = field as keyof RunThresholdsInput;
+        add(
+          'run',
+          field,
+          pick(thresholds, (p: ThresholdsPolicy) => p.run, key, fallback),
+          fallback,
+        );
+      }
+      for (const [field, fallback] of Object.entries(DEFAULT_FEATURE_THRESHOLDS)) {
+        const key = field as keyof FeatureThresholdsInput;
+        add(
+          'feature',
+          field,
+          pick(thresholds, (p: ThresholdsPolicy) => p.feature, key, fallback),
+          fallback,
+        );
+      }
+      const ceilings = ordered('ceilings', subject);
+      for (const field of CEILING_FIELDS)
+        add(
+          'ceilings',
+          field,
+          pick(ceilings, (p: CeilingsPolicy) => p, field, null),
+          null,
+        );
+      return settings;
+    },
   };
   for (const policy of initial) index.upsert(policy);
   return index;
+}
+
+/** What one message of the policy topic did to an index. */
+export type PolicyMessageOutcome =
+  | { kind: 'set'; policy: Policy }
+  | { kind: 'deleted'; policyId: string }
+  | { kind: 'unchanged' }
+  | { kind: 'rejected'; policyId: string | null; field: string; reason: string };
+
+/**
+ * Applies one message of the compacted policy topic: a valid policy replaces its previous version, a
+ * null value (tombstone) deletes it, and an invalid one is rejected with its reason while the previous
+ * version stays in force.
+ */
+export function applyPolicyMessage(
+  index: PolicyIndex,
+  key: Uint8Array | null,
+  value: Uint8Array | null,
+): PolicyMessageOutcome {
+  const id = key === null ? null : Buffer.from(key).toString('utf8');
+  if (value === null) {
+    return id !== null && index.remove(id) ? { kind: 'deleted', policyId: id } : { kind: 'unchanged' };
+  }
+  const parsed = parsePolicyMessage(id, value);
+  if (!parsed.ok) return { kind: 'rejected', policyId: id, field: parsed.field, reason: parsed.reason };
+  index.upsert(parsed.policy);
+  return { kind: 'set', policy: parsed.policy };
 }

@@ -5,9 +5,9 @@
  * policy was about to override. A record that fails validation is rejected with its reason (logged,
  * counted) and the previous version of that policy stays in force; a null value deletes the policy.
  */
-import { type Kafka, type Logger, POLICY_KINDS, type PolicyIndex, parsePolicyMessage } from '@tollgate/core';
+import { applyPolicyMessage, type Kafka, type Logger, POLICY_KINDS, type PolicyIndex } from '@tollgate/core';
+import { readTopic, type TopicReader } from '@tollgate/core/read-topic';
 import type { DetectorMetrics } from '../metrics.ts';
-import { readTopic, type TopicReader } from '../runtime/read-topic.ts';
 
 export interface PolicyReaderOptions {
   kafka: Kafka;
@@ -37,18 +37,16 @@ export function createPolicyReader(options: PolicyReaderOptions): PolicyReader {
   }
 
   function apply(key: Buffer | null, value: Buffer | null, offset: string): void {
-    const id = key?.toString('utf8') ?? null;
-    if (value === null) {
-      if (id !== null && index.remove(id)) log.info({ policyId: id }, 'policy deleted');
-    } else {
-      const parsed = parsePolicyMessage(id, value);
-      if (parsed.ok) {
-        index.upsert(parsed.policy);
-        log.info({ policyId: parsed.policy.policy_id, kind: parsed.policy.kind }, 'policy applied');
-      } else {
-        metrics.policiesRejected.inc();
-        log.warn({ policyId: id, offset, field: parsed.field, reason: parsed.reason }, 'policy rejected');
-      }
+    const outcome = applyPolicyMessage(index, key, value);
+    if (outcome.kind === 'deleted') log.info({ policyId: outcome.policyId }, 'policy deleted');
+    else if (outcome.kind === 'set')
+      log.info({ policyId: outcome.policy.policy_id, kind: outcome.policy.kind }, 'policy applied');
+    else if (outcome.kind === 'rejected') {
+      metrics.policiesRejected.inc();
+      log.warn(
+        { policyId: outcome.policyId, offset, field: outcome.field, reason: outcome.reason },
+        'policy rejected',
+      );
     }
     refreshGauge();
   }

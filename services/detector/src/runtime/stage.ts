@@ -26,9 +26,9 @@ import {
   type Producer,
   TollgateError,
 } from '@tollgate/core';
+import { readTopic } from '@tollgate/core/read-topic';
 import type { DetectorMetrics } from '../metrics.ts';
 import { chunk, MAX_REQUEST_BYTES } from './chunk.ts';
-import { readTopic } from './read-topic.ts';
 
 /** Changelog key of a task's next input offset; processor keys never start with NUL. */
 export const OFFSET_KEY = '\u0000offset';

@@ -1,6 +1,6 @@
 /**
  * Reads partitions of a topic from the beginning until it has seen everything that was there when it
- * started (the policy topic at startup, a changelog partition on assignment). kafkajs has no manual
+ * started (the policy topic at startup, a changelog partition on assignment), and optionally follows it. kafkajs has no manual
  * assignment, so this is a consumer in a group of its own that never commits; partitions it was not
  * asked for are paused on their first batch.
  *
@@ -10,7 +10,9 @@
  * tracked on that event.
  */
 import { randomUUID } from 'node:crypto';
-import { type Consumer, type Kafka, kafkaError, type Logger, TollgateError } from '@tollgate/core';
+import { TollgateError } from './errors.ts';
+import { type Consumer, type Kafka, kafkaError } from './kafka.ts';
+import type { Logger } from './logger.ts';
 
 export interface ReadTopicOptions {
   kafka: Kafka;
@@ -93,7 +95,7 @@ export async function readTopic(options: ReadTopicOptions): Promise<TopicReader>
     timer = setTimeout(() => {
       reject(
         new TollgateError(`reading ${topic} did not catch up within ${options.caughtUpTimeoutMs} ms`, {
-          code: 'TG_DETECTOR_CATCH_UP_TIMEOUT',
+          code: 'TG_KAFKA_CATCH_UP_TIMEOUT',
           retriable: true,
           details: { topic, pending: [...pending.keys()] },
         }),
