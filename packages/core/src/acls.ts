@@ -39,11 +39,16 @@ export const ACL_CLIENT_DESCRIPTIONS: Record<AclClient, string> = {
   ingest: 'services/ingest: usage and dead letters out',
   agent:
     "an agent with the SDK: usage out; policies in, for the meter's policies option (its groups start with tollgate-sdk-policies)",
-  operator: '`tollgate ratecard publish` and `tollgate policy set`: rate cards and policies out',
+  operator:
+    '`tollgate ratecard publish` and `tollgate policy set|delete|list|show`: rate cards out, policies out and in (its groups start with tollgate-cli-policies)',
   restate:
     '`tollgate ratecard restate`: priced events in, adjustments out (its groups start with PRICER_GROUP_ID-reprice)',
   alerts: 'an alert subscriber (SDK subscribeAlerts, `tollgate alerts`): alerts in',
 };
+
+/** The throwaway groups an SDK meter with `policies`, and the CLI's `policy list|show`, read the policy topic with. */
+export const SDK_POLICIES_GROUP_ID = 'tollgate-sdk-policies';
+export const CLI_POLICIES_GROUP_ID = 'tollgate-cli-policies';
 
 /** Default consumer group (and transactional id prefix) of each client that has one. */
 export const DEFAULT_GROUP_IDS: Partial<Record<AclClient, string>> = {
@@ -52,7 +57,8 @@ export const DEFAULT_GROUP_IDS: Partial<Record<AclClient, string>> = {
   detector: 'tollgate-detector',
   restate: 'tollgate-pricer-reprice',
   alerts: 'tollgate-alerts',
-  agent: 'tollgate-sdk-policies',
+  agent: SDK_POLICIES_GROUP_ID,
+  operator: CLI_POLICIES_GROUP_ID,
 };
 
 const READ: AclOperation[] = ['READ', 'DESCRIBE'];
@@ -97,7 +103,7 @@ const TOPIC_ACCESS: Record<AclClient, [TopicKey, AclOperation[]][]> = {
   ],
   operator: [
     ['rateCards', WRITE],
-    ['policies', WRITE],
+    ['policies', READ_WRITE],
   ],
   restate: [['priced', READ_WRITE]],
   alerts: [['alerts', READ]],

@@ -11,6 +11,7 @@
  * startRun tries again. Once read, a broker outage keeps the last policies in force while kafkajs
  * reconnects.
  */
+import { SDK_POLICIES_GROUP_ID } from '@tollgate/core/acls';
 import { TollgateError } from '@tollgate/core/errors';
 import type { Kafka } from '@tollgate/core/kafka';
 import type { Logger } from '@tollgate/core/logger';
@@ -23,7 +24,7 @@ import {
 import { readTopic, type TopicReader } from '@tollgate/core/read-topic';
 import { PoliciesUnavailableError } from './errors.ts';
 
-export const DEFAULT_POLICIES_GROUP_ID_PREFIX = 'tollgate-sdk-policies';
+export const DEFAULT_POLICIES_GROUP_ID_PREFIX = SDK_POLICIES_GROUP_ID;
 
 export interface PolicyFollowerOptions {
   kafka: Kafka;

@@ -30,6 +30,13 @@ import {
 import { followAlerts, formatAlert } from './commands/alerts.ts';
 import { runDemo } from './commands/demo.ts';
 import { REPLAYABLE_STAGES, runReplay } from './commands/dlq.ts';
+import {
+  type ListFlags,
+  printPolicyList,
+  printPolicyShow,
+  readPolicies,
+  type ShowFlags,
+} from './commands/policies.ts';
 import { runProvision } from './commands/provision.ts';
 import { runPrune } from './commands/prune.ts';
 import type { PruneGroup } from './commands/prune-queries.ts';
@@ -347,6 +354,32 @@ export function buildProgram(deps: ProgramDeps): Command {
     .description('delete policies by id')
     .argument('<ids...>', 'policy ids')
     .action((ids: string[]) => deletePolicies(deps.config.kafka, deps.config.topics, ids, process.stdout));
+  policy
+    .command('list')
+    .description('the policies in force on the policy topic, with the settings each one sets')
+    .option('--kind <kind>', 'only thresholds, budget or ceilings')
+    .option('--org <id>', 'only the policies of this org (and those for every org, "*")')
+    .option('--json', 'the policies as JSON documents', false)
+    .action(async (flags: ListFlags) => {
+      const state = await readPolicies(deps.config.kafka, deps.config.topics.policies);
+      printPolicyList(state, deps.config.topics.policies, flags, process.stdout);
+    });
+  policy
+    .command('show')
+    .description(
+      'what applies to an org, feature and customer: every threshold and ceiling with the policy it comes from, and the budgets',
+    )
+    .requiredOption('--org <id>', 'the org')
+    .option('--feature <name>', 'the feature (default: runs without one)')
+    .option('--customer <id>', 'the customer (default: none)')
+    .option('--json', 'the resolved settings as JSON', false)
+    .action(async (flags: ShowFlags) => {
+      printPolicyShow(
+        await readPolicies(deps.config.kafka, deps.config.topics.policies),
+        flags,
+        process.stdout,
+      );
+    });
 
   program
     .command('simulate')
