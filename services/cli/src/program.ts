@@ -27,7 +27,7 @@ import {
   restateRange,
   setPolicies,
 } from './commands/admin.ts';
-import { followAlerts, formatAlert } from './commands/alerts.ts';
+import { type AlertFilterFlags, alertFilter, followAlerts, formatAlert } from './commands/alerts.ts';
 import { runDemo } from './commands/demo.ts';
 import { REPLAYABLE_STAGES, runReplay } from './commands/dlq.ts';
 import {
@@ -55,6 +55,13 @@ import {
   startServices,
   stopServices,
 } from './stack/services.ts';
+
+interface AlertsFlags extends AlertFilterFlags {
+  fromBeginning: boolean;
+  json: boolean;
+  count?: string;
+  for?: string;
+}
 
 export interface ProgramDeps {
   root: string;
@@ -426,7 +433,11 @@ export function buildProgram(deps: ProgramDeps): Command {
     .option('--json', 'one JSON object per line instead of text', false)
     .option('--count <n>', 'exit after this many alerts')
     .option('--for <seconds>', 'exit after this many seconds')
-    .action(async (options: { fromBeginning: boolean; json: boolean; count?: string; for?: string }) => {
+    .option('--org <ids>', 'only alerts of these orgs (comma-separated)')
+    .option('--severity <level>', 'only alerts at this severity or above: info, warning, critical')
+    .option('--rule <rules>', 'only these rules (comma-separated), e.g. run_loop,run_cost')
+    .action(async (options: AlertsFlags) => {
+      const wanted = alertFilter(options);
       const limit = options.count === undefined ? undefined : positiveInt('--count', options.count);
       const seconds = options.for === undefined ? undefined : positiveInt('--for', options.for);
       const controller = new AbortController();
@@ -439,6 +450,7 @@ export function buildProgram(deps: ProgramDeps): Command {
         fromBeginning: options.fromBeginning,
         signal: controller.signal,
         onAlert: (alert) => {
+          if (!wanted(alert)) return;
           process.stdout.write(`${options.json ? JSON.stringify(alert) : formatAlert(alert)}\n`);
           seen += 1;
           if (limit !== undefined && seen >= limit) controller.abort();

@@ -217,6 +217,20 @@ export interface PricedEvent {
 export const ALERT_SEVERITIES = ['info', 'warning', 'critical'] as const;
 export type AlertSeverity = (typeof ALERT_SEVERITIES)[number];
 
+/** The detector's rules (services/detector/README.md has what each one watches). */
+export const ALERT_RULES = [
+  'run_cost',
+  'run_subagents',
+  'run_spawn_depth',
+  'run_steps',
+  'run_velocity',
+  'run_loop',
+  'run_idle_sandbox',
+  'feature_spike',
+  'budget_threshold',
+  'budget_forecast',
+] as const;
+
 export const ALERT_SCOPES = ['run', 'feature', 'org', 'customer'] as const;
 export type AlertScope = (typeof ALERT_SCOPES)[number];
 

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { exampleCostAlert } from '@tollgate/core/contract/examples';
-import { formatAlert } from './alerts.ts';
+import { alertFilter, formatAlert } from './alerts.ts';
 
 describe('tollgate alerts lines', () => {
   it('shows money just past a threshold as past it', () => {
@@ -26,5 +26,36 @@ describe('tollgate alerts lines', () => {
 
   it('starts with the detection time and the severity', () => {
     assert.match(formatAlert(exampleCostAlert()), /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d CRITICAL feature_spike /);
+  });
+});
+
+describe('tollgate alerts filters', () => {
+  const alert = (over: Partial<ReturnType<typeof exampleCostAlert>>) => ({ ...exampleCostAlert(), ...over });
+
+  it('keeps alerts of the orgs, severities at or above the one asked for, and the rules given', () => {
+    const critical = alert({ org_id: 'acme', severity: 'critical', rule: 'run_loop' });
+    const warning = alert({ org_id: 'acme', severity: 'warning', rule: 'run_cost' });
+    const globex = alert({ org_id: 'globex', severity: 'critical', rule: 'run_loop' });
+    const all = [critical, warning, globex];
+    const kept = (flags: Parameters<typeof alertFilter>[0]) => all.filter(alertFilter(flags));
+    assert.deepEqual(kept({}), all);
+    assert.deepEqual(kept({ org: 'acme' }), [critical, warning]);
+    assert.deepEqual(kept({ org: 'acme, globex' }), all);
+    assert.deepEqual(kept({ severity: 'WARNING' }), all);
+    assert.deepEqual(kept({ severity: 'critical' }), [critical, globex]);
+    assert.deepEqual(kept({ rule: 'run_cost,budget_threshold' }), [warning]);
+    assert.deepEqual(kept({ org: 'globex', rule: 'run_cost' }), []);
+  });
+
+  it('refuses a severity or rule that does not exist, naming what does', () => {
+    assert.throws(
+      () => alertFilter({ severity: 'high' }),
+      /--severity must be one of info, warning, critical, got "high"/,
+    );
+    assert.throws(
+      () => alertFilter({ rule: 'run-loop' }),
+      /--rule takes rules among run_cost, .*budget_forecast; got "run-loop"/,
+    );
+    assert.throws(() => alertFilter({ org: ' , ' }), /--org needs at least one org id/);
   });
 });

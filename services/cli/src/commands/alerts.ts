@@ -2,10 +2,17 @@
  * `tollgate alerts`: follows the alert topic and prints each CostAlert as it arrives, through the SDK's
  * subscribeAlerts (what a subscriber of your own uses) as a tail: no group offsets, nothing committed.
  */
-import { type CostAlert, type KafkaConnection, readableMoney } from '@tollgate/core';
+import {
+  ALERT_RULES,
+  ALERT_SEVERITIES,
+  type AlertSeverity,
+  type CostAlert,
+  type KafkaConnection,
+  readableMoney,
+} from '@tollgate/core';
 import { subscribeAlerts } from '@tollgate/sdk';
 import { reachKafka } from '../kafka.ts';
-import { formatTime } from '../output.ts';
+import { formatTime, usageError } from '../output.ts';
 
 export interface FollowAlertsOptions {
   connection: KafkaConnection;
@@ -40,6 +47,40 @@ export async function followAlerts({
     else signal.addEventListener('abort', () => resolve(), { once: true });
   });
   await subscription.close();
+}
+
+export interface AlertFilterFlags {
+  org?: string;
+  severity?: string;
+  rule?: string;
+}
+
+const list = (text: string) =>
+  text
+    .split(',')
+    .map((item) => item.trim())
+    .filter(Boolean);
+
+/**
+ * Which alerts `tollgate alerts` prints: of these orgs, at this severity or above, of these rules.
+ * Unknown severities and rules are refused (a typo would otherwise print nothing, ever).
+ */
+export function alertFilter(flags: AlertFilterFlags): (alert: CostAlert) => boolean {
+  const orgs = flags.org === undefined ? undefined : new Set(list(flags.org));
+  if (orgs?.size === 0) throw usageError('--org needs at least one org id');
+  const severity = flags.severity?.toLowerCase();
+  if (severity !== undefined && !ALERT_SEVERITIES.includes(severity as AlertSeverity))
+    throw usageError(`--severity must be one of ${ALERT_SEVERITIES.join(', ')}, got "${flags.severity}"`);
+  const minimum = severity === undefined ? 0 : ALERT_SEVERITIES.indexOf(severity as AlertSeverity);
+  const rules = flags.rule === undefined ? undefined : list(flags.rule);
+  const unknown = rules?.filter((rule) => !(ALERT_RULES as readonly string[]).includes(rule)) ?? [];
+  if (rules?.length === 0 || unknown.length > 0)
+    throw usageError(`--rule takes rules among ${ALERT_RULES.join(', ')}; got "${flags.rule}"`);
+  const ruleSet = rules === undefined ? undefined : new Set(rules);
+  return (alert) =>
+    (orgs === undefined || orgs.has(alert.org_id)) &&
+    ALERT_SEVERITIES.indexOf(alert.severity) >= minimum &&
+    (ruleSet === undefined || ruleSet.has(alert.rule));
 }
 
 /** An alert's observed or expected value in its unit: money to four significant digits, a count bare. */
