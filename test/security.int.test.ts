@@ -350,16 +350,19 @@ describe('Kafka with TLS and SASL, ClickHouse over https', { skip: skipIntegrati
   it('an operator publishes a rate card as its own user, and an agent may not', async () => {
     // `tollgate ratecard publish` writes the cluster's rate-card topic (no TOPIC_PREFIX): the default card,
     // which is what that topic of the local stack holds anyway.
-    assert.equal(await applyAcls('operator', undefined, ''), 7);
+    assert.equal(await applyAcls('operator', undefined, ''), 8);
     const card = `${repoRoot}/ratecards/default.yaml`;
     const as = (username: string) => ({ ...env, KAFKA_SASL_USERNAME: username });
     const published = await runCli(as('tollgate-operator'), 'ratecard', 'publish', card);
     assert.equal(published.code, 0, published.stdout);
     assert.match(published.stdout, /^published rate card default /);
-    // and reads back the policies in force (the policy topic, through groups of its own prefix)
+    // and reads back the cards and the policies in force (through groups of its own prefix)
     const listed = await runCli(as('tollgate-operator'), 'policy', 'list', '--json');
     assert.equal(listed.code, 0, listed.stdout);
     assert.equal(JSON.parse(listed.stdout).topic, 'tollgate.policies.v1');
+    const cards = await runCli(as('tollgate-operator'), 'ratecard', 'list', '--json');
+    assert.equal(cards.code, 0, cards.stdout);
+    assert.ok(JSON.parse(cards.stdout).cards.some((c: { id: string }) => c.id === 'default'));
     const refused = await runCli(as('tollgate-agent'), 'ratecard', 'publish', card);
     assert.equal(refused.code, 1, refused.stdout);
     assert.match(

@@ -40,15 +40,18 @@ export const ACL_CLIENT_DESCRIPTIONS: Record<AclClient, string> = {
   agent:
     "an agent with the SDK: usage out; policies in, for the meter's policies option (its groups start with tollgate-sdk-policies)",
   operator:
-    '`tollgate ratecard publish` and `tollgate policy set|delete|list|show`: rate cards out, policies out and in (its groups start with tollgate-cli-policies)',
+    '`tollgate ratecard publish|list|show` and `tollgate policy set|delete|list|show`: rate cards and policies out and in (its groups start with tollgate-cli)',
   restate:
     '`tollgate ratecard restate`: priced events in, adjustments out (its groups start with PRICER_GROUP_ID-reprice)',
   alerts: 'an alert subscriber (SDK subscribeAlerts, `tollgate alerts`): alerts in',
 };
 
-/** The throwaway groups an SDK meter with `policies`, and the CLI's `policy list|show`, read the policy topic with. */
+/** The throwaway groups an SDK meter with `policies` reads the policy topic with. */
 export const SDK_POLICIES_GROUP_ID = 'tollgate-sdk-policies';
-export const CLI_POLICIES_GROUP_ID = 'tollgate-cli-policies';
+/** The CLI's throwaway groups: `policy list|show` and `ratecard list|show` read their topics with them. */
+export const CLI_GROUP_ID = 'tollgate-cli';
+export const CLI_POLICIES_GROUP_ID = `${CLI_GROUP_ID}-policies`;
+export const CLI_RATECARDS_GROUP_ID = `${CLI_GROUP_ID}-ratecards`;
 
 /** Default consumer group (and transactional id prefix) of each client that has one. */
 export const DEFAULT_GROUP_IDS: Partial<Record<AclClient, string>> = {
@@ -58,7 +61,7 @@ export const DEFAULT_GROUP_IDS: Partial<Record<AclClient, string>> = {
   restate: 'tollgate-pricer-reprice',
   alerts: 'tollgate-alerts',
   agent: SDK_POLICIES_GROUP_ID,
-  operator: CLI_POLICIES_GROUP_ID,
+  operator: CLI_GROUP_ID,
 };
 
 const READ: AclOperation[] = ['READ', 'DESCRIBE'];
@@ -102,7 +105,7 @@ const TOPIC_ACCESS: Record<AclClient, [TopicKey, AclOperation[]][]> = {
     ['policies', READ],
   ],
   operator: [
-    ['rateCards', WRITE],
+    ['rateCards', READ_WRITE],
     ['policies', READ_WRITE],
   ],
   restate: [['priced', READ_WRITE]],

@@ -40,6 +40,7 @@ import {
 import { runProvision } from './commands/provision.ts';
 import { runPrune } from './commands/prune.ts';
 import type { PruneGroup } from './commands/prune-queries.ts';
+import { printRateCard, printRateCardList, readRateCards } from './commands/ratecards.ts';
 import { SECTIONS } from './commands/report.ts';
 import { type ReportFlags, runReport } from './commands/report-command.ts';
 import { runSimulation, type SimulateFlags } from './commands/simulate.ts';
@@ -335,6 +336,27 @@ export function buildProgram(deps: ProgramDeps): Command {
     .description('validate rate card files without publishing (for a pull request); exit 1 on any problem')
     .argument('<files...>', 'rate card YAML files')
     .action((files: string[]) => checkRateCards(files, process.stdout));
+  ratecard
+    .command('list')
+    .description('the rate cards on the topic: versions, the one in force now, content hash')
+    .option('--json', 'as JSON', false)
+    .action(async (flags: { json: boolean }) => {
+      const state = await readRateCards(deps.config.kafka, deps.config.topics.rateCards);
+      printRateCardList(state, deps.config.topics.rateCards, flags.json, process.stdout);
+    });
+  ratecard
+    .command('show')
+    .description('a rate card as published on the topic: its summary and YAML')
+    .argument('<id>', 'the card id (pricers follow RATE_CARD_ID, default "default")')
+    .option('--yaml', 'the YAML alone (to diff with the repository or republish)', false)
+    .action(async (id: string, flags: { yaml: boolean }) => {
+      printRateCard(
+        await readRateCards(deps.config.kafka, deps.config.topics.rateCards),
+        id,
+        flags.yaml,
+        process.stdout,
+      );
+    });
   ratecard
     .command('restate')
     .description(

@@ -65,7 +65,7 @@ export async function publishRateCardFile(
 }
 
 /** One line per version and the overrides: what a reviewer checks a card change against. */
-function cardSummary(card: CompiledRateCard): string[] {
+export function cardSummary(card: CompiledRateCard): string[] {
   const lines = [`rate card ${card.id} (${card.currency}), sha256 ${card.contentHash}`];
   for (const version of card.spec.versions) {
     const counts = (
