@@ -9,7 +9,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { topicSpecs } from '@tollgate/core';
-import { createTestContext, runCli, skipIntegration, type TestContext } from './support/index.ts';
+import {
+  createTestContext,
+  produceMessages,
+  runCli,
+  skipIntegration,
+  type TestContext,
+} from './support/index.ts';
 
 const POLICIES = [
   {
@@ -146,17 +152,9 @@ describe('tollgate policy list and show', { skip: skipIntegration }, () => {
 
   it('drops a deleted policy, and names a policy whose latest version is not valid', async () => {
     await cli('policy', 'delete', 'acme-search');
-    const producer = ctx.kafka.producer();
-    await producer.connect();
-    try {
-      await producer.send({
-        topic: ctx.topics.policies,
-        acks: -1,
-        messages: [{ key: 'acme-ceilings', value: JSON.stringify({ ...POLICIES[5], spawn_depth: 0 }) }],
-      });
-    } finally {
-      await producer.disconnect();
-    }
+    await produceMessages(ctx.kafka, ctx.topics.policies, [
+      { key: 'acme-ceilings', value: JSON.stringify({ ...POLICIES[5], spawn_depth: 0 }) },
+    ]);
     const text = await cli('policy', 'list');
     assert.doesNotMatch(text, / acme-search /);
     // The previous version of acme-ceilings stays in force, and the refusal is named.

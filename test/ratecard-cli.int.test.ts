@@ -7,7 +7,14 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { loadRateCardFile, topicSpecs } from '@tollgate/core';
-import { createTestContext, repoRoot, runCli, skipIntegration, type TestContext } from './support/index.ts';
+import {
+  createTestContext,
+  produceMessages,
+  repoRoot,
+  runCli,
+  skipIntegration,
+  type TestContext,
+} from './support/index.ts';
 
 describe('tollgate ratecard list and show', { skip: skipIntegration }, () => {
   let ctx: TestContext;
@@ -56,17 +63,9 @@ describe('tollgate ratecard list and show', { skip: skipIntegration }, () => {
   });
 
   it('names a later message a pricer would refuse, and keeps listing the card before it', async () => {
-    const producer = ctx.kafka.producer();
-    await producer.connect();
-    try {
-      await producer.send({
-        topic: ctx.topics.rateCards,
-        acks: -1,
-        messages: [{ key: 'default', value: 'id: default\ncurrency: usd\nversions: []\n' }],
-      });
-    } finally {
-      await producer.disconnect();
-    }
+    await produceMessages(ctx.kafka, ctx.topics.rateCards, [
+      { key: 'default', value: 'id: default\ncurrency: usd\nversions: []\n' },
+    ]);
     const table = await cli('ratecard', 'list');
     assert.match(table, /│ default │ USD /);
     assert.match(

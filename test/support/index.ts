@@ -209,3 +209,18 @@ export async function createTestContext({
     },
   };
 }
+
+/** Produces raw messages (acks from every in-sync replica): what a test writes past Tollgate's own publishers. */
+export async function produceMessages(
+  kafka: Kafka,
+  topic: string,
+  messages: { key: string; value: string | Buffer | null }[],
+): Promise<void> {
+  const producer = kafka.producer();
+  await producer.connect();
+  try {
+    await producer.send({ topic, acks: -1, messages });
+  } finally {
+    await producer.disconnect();
+  }
+}

@@ -8,7 +8,12 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type TollgateError, topicSpecs } from '@tollgate/core';
-import { createTestContext, skipIntegration, type TestContext } from '@tollgate/test/support';
+import {
+  createTestContext,
+  produceMessages,
+  skipIntegration,
+  type TestContext,
+} from '@tollgate/test/support';
 import { CeilingExceededError, PoliciesUnavailableError } from './errors.ts';
 import { createMeter, type Meter, type MeterOptions } from './meter.ts';
 
@@ -28,21 +33,15 @@ describe('SDK ceilings from the policy topic', { skip: skipIntegration }, () => 
     await ctx.cleanup();
   });
 
-  async function publish(messages: { key: string; value: object | string | null }[]): Promise<void> {
-    const producer = ctx.kafka.producer();
-    await producer.connect();
-    try {
-      await producer.send({
-        topic: ctx.topics.policies,
-        acks: -1,
-        messages: messages.map(({ key, value }) => ({
-          key,
-          value: value === null ? null : typeof value === 'string' ? value : JSON.stringify(value),
-        })),
-      });
-    } finally {
-      await producer.disconnect();
-    }
+  function publish(messages: { key: string; value: object | string | null }[]): Promise<void> {
+    return produceMessages(
+      ctx.kafka,
+      ctx.topics.policies,
+      messages.map(({ key, value }) => ({
+        key,
+        value: value === null ? null : typeof value === 'string' ? value : JSON.stringify(value),
+      })),
+    );
   }
 
   function meter(extra: Partial<MeterOptions> = {}): Meter {

@@ -4,6 +4,7 @@
  * work, topics are checked to exist: a missing one is named with what creates it.
  */
 import { createKafka, type Kafka, type KafkaConnection, silentLogger, TollgateError } from '@tollgate/core';
+import { readTopic } from '@tollgate/core/read-topic';
 
 const CLI_RETRY = { initialRetryTime: 100, retries: 5 };
 
@@ -38,4 +39,35 @@ export async function reachKafka(connection: KafkaConnection, topics: readonly s
   } finally {
     await admin.disconnect().catch(() => {});
   }
+}
+
+/** One message of a topic, for readWholeTopic. */
+export interface TopicMessage {
+  partition: number;
+  offset: string;
+  key: Buffer | null;
+  value: Buffer | null;
+}
+
+/**
+ * Reads a (small, compacted) topic from the beginning to its end offsets of now, in order per
+ * partition, through a throwaway group starting with `groupIdPrefix` that commits nothing.
+ */
+export async function readWholeTopic(
+  connection: KafkaConnection,
+  topic: string,
+  groupIdPrefix: string,
+  onMessage: (message: TopicMessage) => void,
+): Promise<void> {
+  await reachKafka(connection, [topic]);
+  const reader = await readTopic({
+    kafka: cliKafka(connection),
+    topic,
+    groupIdPrefix,
+    follow: false,
+    caughtUpTimeoutMs: 60_000,
+    logger: silentLogger(),
+    onMessage: (partition, key, value, offset) => onMessage({ partition, offset, key, value }),
+  });
+  await reader.caughtUp;
 }

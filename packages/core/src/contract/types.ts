@@ -217,8 +217,8 @@ export interface PricedEvent {
 export const ALERT_SEVERITIES = ['info', 'warning', 'critical'] as const;
 export type AlertSeverity = (typeof ALERT_SEVERITIES)[number];
 
-/** The detector's rules (services/detector/README.md has what each one watches). */
-export const ALERT_RULES = [
+/** The detector's per-run rules. */
+export const RUN_ALERT_RULES = [
   'run_cost',
   'run_subagents',
   'run_spawn_depth',
@@ -226,6 +226,11 @@ export const ALERT_RULES = [
   'run_velocity',
   'run_loop',
   'run_idle_sandbox',
+] as const;
+
+/** The detector's rules (services/detector/README.md has what each one watches). */
+export const ALERT_RULES = [
+  ...RUN_ALERT_RULES,
   'feature_spike',
   'budget_threshold',
   'budget_forecast',

@@ -18,10 +18,8 @@ import {
   parseAmountNanos,
   type ResolvedSetting,
   type Subject,
-  silentLogger,
 } from '@tollgate/core';
-import { readTopic } from '@tollgate/core/read-topic';
-import { cliKafka, reachKafka } from '../kafka.ts';
+import { readWholeTopic, type TopicMessage } from '../kafka.ts';
 import { printTable, usageError } from '../output.ts';
 
 /** The latest version of a policy was not valid: the previous one (if any) is what is in force. */
@@ -38,7 +36,7 @@ export interface PolicyState {
 }
 
 /** Applies the policy topic's messages in order, remembering which policies' latest version was refused. */
-export function policyState(): { state: PolicyState; apply: (message: PolicyMessage) => void } {
+export function policyState(): { state: PolicyState; apply: (message: TopicMessage) => void } {
   const index = createPolicyIndex();
   const rejected = new Map<string, RejectedPolicy>();
   const state: PolicyState = {
@@ -59,26 +57,9 @@ export function policyState(): { state: PolicyState; apply: (message: PolicyMess
   };
 }
 
-export interface PolicyMessage {
-  partition: number;
-  offset: string;
-  key: Buffer | null;
-  value: Buffer | null;
-}
-
 export async function readPolicies(connection: KafkaConnection, topic: string): Promise<PolicyState> {
-  await reachKafka(connection, [topic]);
   const { state, apply } = policyState();
-  const reader = await readTopic({
-    kafka: cliKafka(connection),
-    topic,
-    groupIdPrefix: CLI_POLICIES_GROUP_ID,
-    follow: false,
-    caughtUpTimeoutMs: 60_000,
-    logger: silentLogger(),
-    onMessage: (partition, key, value, offset) => apply({ partition, offset, key, value }),
-  });
-  await reader.caughtUp;
+  await readWholeTopic(connection, topic, CLI_POLICIES_GROUP_ID, apply);
   return state;
 }
 

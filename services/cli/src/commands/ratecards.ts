@@ -11,12 +11,10 @@ import {
   formatIssue,
   type KafkaConnection,
   parseRateCard,
-  silentLogger,
   TollgateError,
   versionAt,
 } from '@tollgate/core';
-import { readTopic } from '@tollgate/core/read-topic';
-import { cliKafka, reachKafka } from '../kafka.ts';
+import { readWholeTopic, type TopicMessage } from '../kafka.ts';
 import { printTable } from '../output.ts';
 import { cardSummary } from './admin.ts';
 
@@ -41,15 +39,8 @@ export interface RateCardTopic {
   refused: RefusedCard[];
 }
 
-interface CardMessage {
-  partition: number;
-  offset: string;
-  key: Buffer | null;
-  value: Buffer | null;
-}
-
 /** Applies the topic's messages in order, the pricer's way. */
-export function rateCardTopic(): { topic: RateCardTopic; apply: (message: CardMessage) => void } {
+export function rateCardTopic(): { topic: RateCardTopic; apply: (message: TopicMessage) => void } {
   const cards = new Map<string, PublishedCard>();
   const refused = new Map<string, RefusedCard>();
   return {
@@ -76,18 +67,8 @@ export function rateCardTopic(): { topic: RateCardTopic; apply: (message: CardMe
 }
 
 export async function readRateCards(connection: KafkaConnection, topic: string): Promise<RateCardTopic> {
-  await reachKafka(connection, [topic]);
   const { topic: state, apply } = rateCardTopic();
-  const reader = await readTopic({
-    kafka: cliKafka(connection),
-    topic,
-    groupIdPrefix: CLI_RATECARDS_GROUP_ID,
-    follow: false,
-    caughtUpTimeoutMs: 60_000,
-    logger: silentLogger(),
-    onMessage: (partition, key, value, offset) => apply({ partition, offset, key, value }),
-  });
-  await reader.caughtUp;
+  await readWholeTopic(connection, topic, CLI_RATECARDS_GROUP_ID, apply);
   return state;
 }
 

@@ -6,20 +6,13 @@
  * Idle sandboxes: the sandbox's own idle_seconds are the signal (a long tool call reports only when it
  * ends, so a gap between events proves nothing), plus every second a sandbox runs after run_end.
  */
-import type { CostAlert, RunThresholds } from '@tollgate/core';
+import { type CostAlert, RUN_ALERT_RULES, type RunThresholds } from '@tollgate/core';
 import { buildAlert, duration, money, severityForRatio, topByObserved } from '../alerts.ts';
 import type { PricedView } from '../priced-view.ts';
 import { MAX_TOOL_SIGNATURES, type RunState, runKey } from './state.ts';
 
-export const RUN_RULES = [
-  'run_cost',
-  'run_subagents',
-  'run_spawn_depth',
-  'run_steps',
-  'run_velocity',
-  'run_loop',
-  'run_idle_sandbox',
-] as const;
+/** The contract's per-run rules (tollgate alerts --rule takes the same names). */
+export const RUN_RULES = RUN_ALERT_RULES;
 export type RunRule = (typeof RUN_RULES)[number];
 
 export interface RunRuleContext {
