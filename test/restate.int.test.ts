@@ -171,4 +171,64 @@ describe('tollgate ratecard restate and check', { skip: skipIntegration }, () =>
     assert.equal(bad.code, 1);
     assert.match(bad.stdout, /is not a valid rate card:\n {2}.*input: /);
   });
+
+  // Last: it deletes records of the priced topic, as retention would.
+  it('refuses a range whose start retention has deleted, unless --partial; a range after what was deleted is complete', async () => {
+    const admin = ctx.kafka.admin();
+    await admin.connect();
+    let partition: number;
+    try {
+      const offsets = await admin.fetchTopicOffsets(ctx.topics.priced);
+      const busiest = offsets.sort((a, b) => Number(b.high) - Number(a.high))[0]!;
+      partition = busiest.partition;
+      // Everything but the last record (a transaction marker) goes, as a retention pass would.
+      await admin.deleteTopicRecords({
+        topic: ctx.topics.priced,
+        partitions: [{ partition, offset: String(Number(busiest.high) - 1) }],
+      });
+    } finally {
+      await admin.disconnect();
+    }
+    const refused = await runCli(env, 'ratecard', 'restate', '--card', corrected, ...range(), '--dry-run');
+    assert.equal(refused.code, 1, refused.stdout);
+    assert.match(
+      refused.stdout,
+      new RegExp(
+        `^tollgate: ${ctx.topics.priced.replaceAll('.', '\\.')} no longer holds every event from \\S+: retention deleted the start of partition ${partition} \\(from offset \\d+\\).*--partial`,
+        'm',
+      ),
+    );
+
+    const partial = await runCli(
+      env,
+      'ratecard',
+      'restate',
+      '--card',
+      corrected,
+      ...range(),
+      '--dry-run',
+      '--partial',
+    );
+    assert.equal(partial.code, 0, partial.stdout);
+    assert.match(
+      partial.stdout,
+      new RegExp(`partial: partition ${partition} lost events of the range to retention before this ran`),
+    );
+
+    // From now on: the partition still keeps a record older than that, so nothing of the range is gone.
+    const later = await runCli(
+      env,
+      'ratecard',
+      'restate',
+      '--card',
+      corrected,
+      '--from',
+      new Date().toISOString(),
+      '--to',
+      new Date(Date.now() + 3_600_000).toISOString(),
+      '--dry-run',
+    );
+    assert.equal(later.code, 0, later.stdout);
+    assert.doesNotMatch(later.stdout, /partial/);
+  });
 });

@@ -366,6 +366,11 @@ export function buildProgram(deps: ProgramDeps): Command {
     .requiredOption('--from <time>', 'start of the range, by event time (inclusive), e.g. 2026-11-01')
     .requiredOption('--to <time>', 'end of the range (exclusive), e.g. 2026-11-28')
     .option('--dry-run', 'compute and print the differences, publish nothing', false)
+    .option(
+      '--partial',
+      'when retention has deleted events of the range from the priced topic, re-price what it still holds (refused otherwise)',
+      false,
+    )
     .action((options: RestateFlags) => restateRange(deps, options, process.stdout));
 
   const policy = program

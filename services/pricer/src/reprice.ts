@@ -26,11 +26,13 @@ import {
   nanosToDecimalText,
   prefixedTopicNames,
   RateCardError,
+  TollgateError,
 } from '@tollgate/core';
 import type { PricedEvent } from '@tollgate/core/contract/types';
 import { commandConfigSchema } from './config.ts';
 import { readToEnd } from './read-to-end.ts';
 import { restate } from './restate.ts';
+import { retryRetriable } from './retry.ts';
 
 export interface RepriceOptions {
   kafka: Kafka;
@@ -44,6 +46,18 @@ export interface RepriceOptions {
   now?: () => number;
   /** Called with the messages read so far, every 10,000 (reading the priced topic is the long part). */
   onRead?: (read: number) => void;
+  /**
+   * Re-price what the topic still holds even when retention has deleted events of the range (see
+   * retentionGaps); without it such a range is refused with TG_RESTATE_INCOMPLETE before anything is read.
+   */
+  partial?: boolean;
+}
+
+/** A partition whose deleted start may have held events of the range. */
+export interface RetentionGap {
+  partition: number;
+  /** Records before this offset are gone (retention, or deleteRecords). */
+  logStartOffset: string;
 }
 
 export interface RepriceReport {
@@ -58,6 +72,31 @@ export interface RepriceReport {
   nowUnpriced: number;
   skipped: { eventId: string; reason: string }[];
   published: number;
+  /** Partitions that may have lost events of the range before it was read (only with `partial`). */
+  gaps: RetentionGap[];
+}
+
+/**
+ * Which partitions of the priced topic may no longer hold every event with event_time ≥ fromMs.
+ * Records are appended in LogAppendTime order, and an event is appended after it happened, so a
+ * partition is complete for the range when nothing was ever deleted from it (log start offset 0) or
+ * when it still keeps a record appended before fromMs (everything deleted is older still). Otherwise
+ * retention may have taken events of the range.
+ */
+export async function retentionGaps(kafka: Kafka, topic: string, fromMs: number): Promise<RetentionGap[]> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const bounds = await retryRetriable(() => admin.fetchTopicOffsets(topic));
+    const atFrom = await retryRetriable(() => admin.fetchTopicOffsetsByTimestamp(topic, fromMs));
+    const firstAtFrom = new Map(atFrom.map((o) => [o.partition, BigInt(o.offset)]));
+    return bounds
+      .filter((b) => BigInt(b.low) > 0n && (firstAtFrom.get(b.partition) ?? BigInt(b.high)) <= BigInt(b.low))
+      .map((b) => ({ partition: b.partition, logStartOffset: b.low }))
+      .sort((a, b) => a.partition - b.partition);
+  } finally {
+    await admin.disconnect().catch(() => {});
+  }
 }
 
 const key = (orgId: string, eventId: string) => `${orgId}\u0000${eventId}`;
@@ -77,7 +116,15 @@ export async function reprice(options: RepriceOptions): Promise<RepriceReport> {
     nowUnpriced: 0,
     skipped: [],
     published: 0,
+    gaps: await retentionGaps(kafka, pricedTopic, fromMs),
   };
+  if (report.gaps.length > 0 && !options.partial) {
+    const partitions = report.gaps.map((gap) => `${gap.partition} (from offset ${gap.logStartOffset})`);
+    throw new TollgateError(
+      `${pricedTopic} no longer holds every event from ${new Date(fromMs).toISOString()}: retention deleted the start of partition${partitions.length === 1 ? '' : 's'} ${partitions.join(', ')}, and what it kept there is newer than the range's start; restate a range that starts later, or re-price only what the topic still holds with --partial (raise the topic's retention.ms, 7 days by default, to restate further back next time)`,
+      { code: 'TG_RESTATE_INCOMPLETE', details: { topic: pricedTopic, gaps: report.gaps } },
+    );
+  }
   let read = 0;
   report.read = await readToEnd({
     kafka,
@@ -142,6 +189,10 @@ export function repriceSummary(report: RepriceReport, card: CompiledRateCard, dr
   if (report.nowUnpriced > 0)
     lines.push(`  ${report.nowUnpriced} lines the corrected card cannot price were left as billed`);
   for (const s of report.skipped.slice(0, 20)) lines.push(`  skipped ${s.eventId}: ${s.reason}`);
+  if (report.gaps.length > 0)
+    lines.push(
+      `  partial: partition${report.gaps.length === 1 ? '' : 's'} ${report.gaps.map((gap) => gap.partition).join(', ')} lost events of the range to retention before this ran; those were not re-priced`,
+    );
   return lines;
 }
 
@@ -159,10 +210,11 @@ async function main(argv: string[]): Promise<number> {
       from: { type: 'string' },
       to: { type: 'string' },
       'dry-run': { type: 'boolean', default: false },
+      partial: { type: 'boolean', default: false },
     },
   });
   if (!values.card || !values.from || !values.to) {
-    process.stderr.write('usage: reprice --card FILE --from DATE --to DATE [--dry-run]\n');
+    process.stderr.write('usage: reprice --card FILE --from DATE --to DATE [--dry-run] [--partial]\n');
     return 2;
   }
   const config = loadConfig(commandConfigSchema, process.env);
@@ -178,6 +230,7 @@ async function main(argv: string[]): Promise<number> {
       fromMs: parseInstant(values.from, '--from'),
       toMs: parseInstant(values.to, '--to'),
       dryRun: values['dry-run'],
+      partial: values.partial,
     });
     process.stdout.write(`${repriceSummary(report, card, values['dry-run']).join('\n')}\n`);
     return 0;

@@ -111,6 +111,7 @@ export interface RestateFlags {
   from: string;
   to: string;
   dryRun: boolean;
+  partial: boolean;
 }
 
 /**
@@ -147,6 +148,7 @@ export async function restateRange(
     fromMs: from.getTime(),
     toMs: to.getTime(),
     dryRun: flags.dryRun,
+    partial: flags.partial,
     onRead: (read) => {
       if (Date.now() - lastLine < 2_000) return;
       lastLine = Date.now();
