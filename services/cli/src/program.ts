@@ -429,6 +429,11 @@ export function buildProgram(deps: ProgramDeps): Command {
       'support-bot,code-review,search-assist,research',
     )
     .option('--seed <n>', 'random seed: the same seed sends the same fleet')
+    .option(
+      '--policies',
+      'also enforce the ceilings policies set with `tollgate policy set` (the SDK meter with policies: true)',
+      false,
+    )
     .action(async (options: SimulateFlags) => {
       await runSimulation(deps, options);
     });

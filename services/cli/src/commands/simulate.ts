@@ -18,6 +18,7 @@ export interface SimulateFlags {
   orgs: string;
   features: string;
   seed?: string;
+  policies?: boolean;
 }
 
 function wholeNumber(option: string, text: string, min: number): number {
@@ -96,13 +97,17 @@ export async function runSimulation(
     features: list('--features', flags.features),
   };
   const card = await loadRateCardFile(join(deps.root, 'ratecards', 'default.yaml'));
-  await reachKafka(deps.config.kafka, [deps.config.topics.usage]);
+  const { usage, policies } = deps.config.topics;
+  await reachKafka(deps.config.kafka, flags.policies ? [usage, policies] : [usage]);
   const interactive = out.isTTY === true;
   let lastLine = 0;
-  out.write(`tollgate: simulating preset ${flags.preset} (seed ${seed})\n`);
+  out.write(
+    `tollgate: simulating preset ${flags.preset} (seed ${seed})${flags.policies ? `; ceilings policies from ${policies} apply too` : ''}\n`,
+  );
   const result = await simulate({
     ...deps.config.kafka,
-    topic: deps.config.topics.usage,
+    topic: usage,
+    ...(flags.policies ? { policiesTopic: policies } : {}),
     preset: flags.preset as PresetName | 'scenarios',
     ...shape,
     seed,

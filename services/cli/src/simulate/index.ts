@@ -36,6 +36,8 @@ export interface SimulateOptions {
   durationSeconds: number;
   /** The default rate card, for the SDK's cost ceilings. */
   card: CompiledRateCard;
+  /** Also enforce the ceilings policies on this policy topic (the SDK's `policies` option). */
+  policiesTopic?: string;
   concurrency?: number;
   progress?: (status: SimulationProgress) => void;
 }
@@ -89,7 +91,7 @@ export function planFleet(
 }
 
 export function createSimulationMeter(
-  options: Pick<SimulateOptions, 'brokers' | 'ssl' | 'sasl' | 'topic' | 'card'>,
+  options: Pick<SimulateOptions, 'brokers' | 'ssl' | 'sasl' | 'topic' | 'card' | 'policiesTopic'>,
   onError?: (err: TollgateError) => void,
 ): Meter {
   const { card } = options;
@@ -100,6 +102,7 @@ export function createSimulationMeter(
     ...(options.sasl === undefined ? {} : { sasl: options.sasl }),
     clientId: 'tollgate-simulator',
     ...(options.topic ? { topic: options.topic } : {}),
+    ...(options.policiesTopic ? { policies: { topic: options.policiesTopic } } : {}),
     defaults: { org_id: 'acme', environment: 'production' },
     // The SDK estimates a call's cost for the cost ceiling with the default card's list prices.
     estimateCost: (event) => {
