@@ -18,35 +18,15 @@ import { exampleCostAlert, exampleModelCall, examplePricedEvent } from '@tollgat
 import type { PricedEvent } from '@tollgate/core/contract/types';
 import { lineItemRows } from '@tollgate/sink/rows';
 import { readTopic } from '../packages/sdk/src/test-consumer.ts';
-import { createTestContext, runCli, skipIntegration, type TestContext } from './support/index.ts';
+import {
+  createTestContext,
+  type DeadLetterRow,
+  deadLetterRow,
+  runCli,
+  skipIntegration,
+  type TestContext,
+} from './support/index.ts';
 import { eventually, type Pipeline, startPipeline } from './support/pipeline.ts';
-
-type DeadLetterRow = Record<string, string | number>;
-
-/** A dead_letters row as the sink stores one: `stage` could not read a newer schema an hour ago. */
-function deadLetterRow(
-  stage: string,
-  topic: string,
-  partition: number,
-  offset: number,
-  key: string,
-  payload: Buffer,
-  dlqOffset: number,
-): DeadLetterRow {
-  return {
-    received_at: formatDateTime(new Date(Date.now() - 3_600_000)),
-    stage,
-    reason_code: 'unknown_fingerprint',
-    reason: `schema fingerprint 0x1c2f… is not one this ${stage} knows`,
-    source_topic: topic,
-    source_partition: partition,
-    source_offset: String(offset),
-    key,
-    payload_base64: payload.toString('base64'),
-    dlq_partition: 0,
-    dlq_offset: String(dlqOffset),
-  };
-}
 
 describe('tollgate dlq replay', { skip: skipIntegration }, () => {
   let ctx: TestContext;

@@ -18,6 +18,7 @@ import {
   createAlertCodec,
   createClickHouse,
   createKafka,
+  createUsageCodec,
   dropDatabase,
   type KafkaConnection,
   kafkaConfig,
@@ -27,7 +28,7 @@ import {
   silentLogger,
   z,
 } from '@tollgate/core';
-import { exampleCostAlert } from '@tollgate/core/contract/examples';
+import { exampleCostAlert, exampleModelCall } from '@tollgate/core/contract/examples';
 import { subscribeAlerts } from '../packages/sdk/src/alerts.ts';
 import { createMeter } from '../packages/sdk/src/meter.ts';
 import { readTopic } from '../packages/sdk/src/test-consumer.ts';
@@ -36,6 +37,7 @@ import { createSimulationMeter, planFleet } from '../services/cli/src/simulate/i
 import { costlyEvents, ledgerCost } from './support/expected.ts';
 import {
   createTestContext,
+  deadLetterRow,
   repoRoot,
   runCli,
   secureClickHouseEnv,
@@ -415,6 +417,54 @@ describe('Kafka with TLS and SASL, ClickHouse over https', { skip: skipIntegrati
     // the same card the events were priced under: nothing to adjust
     assert.match(allowed.stdout, /dry run: re-priced \d+ events of \d+ read under default/);
     assert.match(allowed.stdout, /adjusted 0, /);
+  });
+
+  it('a dead-letter replay runs as a user holding only the dlq-replay ACLs; the pricer prices what it sent', async () => {
+    // A pricer letter (a schema it did not know then) waits in this test's ClickHouse.
+    const event = {
+      ...exampleModelCall(),
+      event_id: 'evt-acl-replay',
+      run_id: 'run-acl-replay',
+      event_time: Date.now() - 60_000,
+    };
+    const ch = await ctx.clickhouse();
+    await ch.insert('dead_letters', [
+      deadLetterRow('pricer', ctx.topics.usage, 0, 900, event.run_id, createUsageCodec().encode(event), 900),
+    ]);
+    const vars = {
+      ...env,
+      ...chEnv,
+      CLICKHOUSE_DATABASE: ctx.database,
+      KAFKA_SASL_USERNAME: 'tollgate-operator',
+    };
+    const replay = () => runCli(vars, 'dlq', 'replay', '--stage', 'pricer');
+    const refused = await replay();
+    assert.equal(refused.code, 1, refused.stdout);
+    assert.match(refused.stdout, /refused User:tollgate-operator \(TOPIC_AUTHORIZATION_FAILED/);
+    const granted = await runCli(
+      env,
+      'acls',
+      'dlq-replay',
+      '--principal',
+      'User:tollgate-operator',
+      '--topic-prefix',
+      ctx.topicPrefix,
+      '--apply',
+    );
+    assert.equal(granted.code, 0, granted.stdout);
+    assert.match(granted.stdout, /created 2 ACLs/);
+    const allowed = await replay();
+    assert.equal(allowed.code, 0, allowed.stdout);
+    assert.match(allowed.stdout, /replayed 1 dead letters; recorded in dead_letter_replays/);
+    await eventually(
+      async () => {
+        const rows = await ch.rows<{ n: string }>(
+          "SELECT count() AS n FROM line_items WHERE event_id = 'evt-acl-replay'",
+        );
+        return Number(rows[0]?.n) > 0;
+      },
+      { describe: () => pipeline?.logs(20) ?? '' },
+    );
   });
 
   it('ingest and an alert subscriber work as their own users with only their ACLs', async () => {

@@ -20,6 +20,7 @@ import {
   dropDatabase,
   ensureDatabase,
   ensureTopics,
+  formatDateTime,
   type Kafka,
   type Logger,
   loadMigrations,
@@ -223,4 +224,31 @@ export async function produceMessages(
   } finally {
     await producer.disconnect();
   }
+}
+
+export type DeadLetterRow = Record<string, string | number>;
+
+/** A dead_letters row as the sink stores one: `stage` could not read a newer schema an hour ago. */
+export function deadLetterRow(
+  stage: string,
+  topic: string,
+  partition: number,
+  offset: number,
+  key: string,
+  payload: Buffer,
+  dlqOffset: number,
+): DeadLetterRow {
+  return {
+    received_at: formatDateTime(new Date(Date.now() - 3_600_000)),
+    stage,
+    reason_code: 'unknown_fingerprint',
+    reason: `schema fingerprint 0x1c2f… is not one this ${stage} knows`,
+    source_topic: topic,
+    source_partition: partition,
+    source_offset: String(offset),
+    key,
+    payload_base64: payload.toString('base64'),
+    dlq_partition: 0,
+    dlq_offset: String(dlqOffset),
+  };
 }

@@ -60,6 +60,17 @@ describe('Kafka ACLs per client', () => {
     ]);
   });
 
+  it('lets a dead-letter replay write the usage topic and nothing else: it reads its letters from ClickHouse', () => {
+    assert.deepEqual(aclRules('dlq-replay', { topics: prefixedTopicNames('staging.') }), [
+      {
+        resource: 'topic',
+        name: 'staging.tollgate.usage.v1',
+        pattern: 'literal',
+        operations: ['WRITE', 'DESCRIBE'],
+      },
+    ]);
+  });
+
   it('prints kafka-acls.sh commands that add exactly those rules', () => {
     const [topic, group] = kafkaAclsCommands(
       'User:svc-sink',

@@ -16,6 +16,7 @@ export const ACL_CLIENTS = [
   'agent',
   'operator',
   'restate',
+  'dlq-replay',
   'alerts',
 ] as const;
 export type AclClient = (typeof ACL_CLIENTS)[number];
@@ -43,6 +44,8 @@ export const ACL_CLIENT_DESCRIPTIONS: Record<AclClient, string> = {
     '`tollgate ratecard publish|list|show` and `tollgate policy set|delete|list|show`: rate cards and policies out and in (its groups start with tollgate-cli)',
   restate:
     '`tollgate ratecard restate`: priced events in, adjustments out (its groups start with PRICER_GROUP_ID-reprice)',
+  'dlq-replay':
+    "`tollgate dlq replay`: the pricer's dead letters back to the usage topic (the sink's go to ClickHouse, which needs no Kafka ACL)",
   alerts: 'an alert subscriber (SDK subscribeAlerts, `tollgate alerts`): alerts in',
 };
 
@@ -109,6 +112,8 @@ const TOPIC_ACCESS: Record<AclClient, [TopicKey, AclOperation[]][]> = {
     ['policies', READ_WRITE],
   ],
   restate: [['priced', READ_WRITE]],
+  // an idempotent producer: since Kafka 3.0 WRITE on a topic is all it needs (KIP-679)
+  'dlq-replay': [['usage', WRITE]],
   alerts: [['alerts', READ]],
 };
 
