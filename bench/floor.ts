@@ -44,6 +44,8 @@ import { cpuMeter, cpuSeconds, findPid, waitForQuiet } from './_proc.ts';
 const EVENTS = Number(process.env.FLOOR_EVENTS ?? 200_000);
 const WARMUP_EVENTS = Number(process.env.FLOOR_WARMUP_EVENTS ?? 50_000);
 const INSERT_ROWS = 50_000;
+/** How long a stage may take to join its group or to read what was produced. */
+const STAGE_TIMEOUT_MS = 300_000;
 const log = (line: string) => process.stderr.write(`floor: ${line}\n`);
 
 // The payloads: a model call with bench/e2e.ts's token counts (four line items) as the SDK encodes it,
@@ -67,7 +69,7 @@ const pricedPayload = createPricedCodec().encode(pricedEvent);
 interface Stage {
   name: string;
   child: ChildProcess;
-  /** Resolves at the child's next line equal to `line`. */
+  /** Resolves at the child's next line equal to `line`; rejects if it exits or takes over `STAGE_TIMEOUT_MS`. */
   next(line: 'ready' | 'done'): Promise<void>;
 }
 
@@ -89,7 +91,17 @@ function startStage(name: string, role: 'relay' | 'reader', env: Record<string, 
   return {
     name,
     child,
-    next: (line) => Promise.race([new Promise<void>((resolve) => waiting.push({ line, resolve })), exited]),
+    next(line) {
+      let timer: NodeJS.Timeout | undefined;
+      const timeout = new Promise<never>((_, reject) => {
+        timer = setTimeout(
+          () => reject(new Error(`${name}: no "${line}" after ${STAGE_TIMEOUT_MS / 1000} s`)),
+          STAGE_TIMEOUT_MS,
+        );
+      });
+      const seen = new Promise<void>((resolve) => waiting.push({ line, resolve }));
+      return Promise.race([seen, exited, timeout]).finally(() => clearTimeout(timer));
+    },
   };
 }
 
