@@ -79,12 +79,14 @@ function producerFor(partition: number): Promise<Producer> {
   return producer;
 }
 
+// Read once: the relay's only per-batch work is Kafka's.
+const to = role === 'relay' ? env('FLOOR_TO') : '';
+const payload = role === 'relay' ? Buffer.from(env('FLOOR_PAYLOAD'), 'base64') : Buffer.alloc(0);
+// 256 KiB requests, as the pricer sends them
+const perRequest = Math.max(1, Math.floor((256 * 1024) / Math.max(1, payload.length)));
+
 async function relay({ batch, heartbeat }: EachBatchPayload): Promise<void> {
-  const to = env('FLOOR_TO');
-  const payload = Buffer.from(env('FLOOR_PAYLOAD'), 'base64');
   const transaction = await (await producerFor(batch.partition)).transaction();
-  // 256 KiB requests, as the pricer sends them
-  const perRequest = Math.max(1, Math.floor((256 * 1024) / payload.length));
   for (let i = 0; i < batch.messages.length; i += perRequest) {
     const messages = batch.messages.slice(i, i + perRequest).map((m) => ({ key: m.key, value: payload }));
     await transaction.send({ topic: to, acks: -1, messages });
