@@ -11,9 +11,11 @@
 import {
   avroType,
   type CostCategory,
+  compileBodyScanner,
   type DecodeResult,
   loadSchemaFamily,
   SINGLE_OBJECT_HEADER_BYTES,
+  scanRefusal,
   singleObjectHeader,
   TollgateError,
   type UsageKind,
@@ -107,7 +109,8 @@ export function createPricedViewDecoder(schemaDir?: string): PricedViewDecoder {
       });
     }
     const header = singleObjectHeader(writer.fingerprint);
-    return { lo: header.readUInt32LE(2), hi: header.readUInt32LE(6), label: writer.label, resolver };
+    const scan = compileBodyScanner(writer.type);
+    return { lo: header.readUInt32LE(2), hi: header.readUInt32LE(6), label: writer.label, resolver, scan };
   });
 
   return {
@@ -130,6 +133,8 @@ export function createPricedViewDecoder(schemaDir?: string): PricedViewDecoder {
           code: 'unknown_fingerprint',
           reason: `writer schema fingerprint ${buf.subarray(2, 10).toString('hex')} (little-endian) is not a kept version of ${newest.name}`,
         };
+      const refused = scanRefusal(writer.scan(buf, SINGLE_OBJECT_HEADER_BYTES), buf.length, writer.label);
+      if (refused) return { ok: false, code: 'corrupt', reason: refused };
       try {
         const { value, offset } = reader.decode(buf, SINGLE_OBJECT_HEADER_BYTES, writer.resolver);
         if (offset < 0)

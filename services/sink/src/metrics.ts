@@ -10,6 +10,7 @@ export interface SinkMetrics {
   deadLettered: Counter<'topic' | 'reason_code'>;
   resyncs: Counter<'topic'>;
   messages: Counter<'topic'>;
+  pricedDecoded: Counter;
   bufferedRows: Gauge;
   lag: Gauge<'topic' | 'partition'>;
   clickhouseUp: Gauge;
@@ -65,6 +66,11 @@ export function createSinkMetrics(registry: Registry): SinkMetrics {
       name: 'tollgate_sink_messages_total',
       help: 'Kafka messages handled (stored, skipped as already stored, or dead-lettered), by topic',
       labelNames: ['topic'],
+      registers,
+    }),
+    pricedDecoded: new Counter({
+      name: 'tollgate_sink_priced_decoded_total',
+      help: 'Priced events decoded into objects rather than transcoded from their bytes: run lifecycle events, events to dead-letter, older writer schemas, text that is not valid UTF-8',
       registers,
     }),
     bufferedRows: new Gauge({

@@ -43,6 +43,7 @@ import {
   undecodableDeadLetterRow,
 } from './rows.ts';
 import type { SinkTable } from './tables.ts';
+import { createLineItemTranscoder } from './transcode.ts';
 import { lineItemTsv } from './tsv.ts';
 import type { SinkWriter } from './writer.ts';
 
@@ -86,6 +87,8 @@ export function createSink(options: SinkOptions): Sink {
   const { kafka, writer, metrics, topics, groupId } = options;
   const logger = options.logger.child({ component: 'sink' });
   const priced = createPricedCodec();
+  // Priced events straight from bytes to line_items TSV; what it declines takes the decoding path below.
+  const transcoder = createLineItemTranscoder();
   const alerts = createAlertCodec();
   const deadLetters: Codec<DeadLetter> = createDeadLetterCodec();
   const consumer = kafka.consumer({
@@ -192,6 +195,16 @@ export function createSink(options: SinkOptions): Sink {
     if (!value)
       return { entries: [], letter: deadLetter(source, message, 'empty_value', 'message has no value') };
     if (source.topic === topics.priced) {
+      if (transcoder) {
+        const lines = transcoder.transcode(value, source, insertedAt);
+        if (lines === 0) return { entries: [] };
+        if (lines > 0) {
+          const block = slabs.allocate(transcoder.output.length);
+          transcoder.output.copy(slabs.view(block));
+          return { entries: [entry('line_items', block, lines, source)] };
+        }
+      }
+      metrics.pricedDecoded.inc();
       const decoded = priced.decode(value);
       if (!decoded.ok)
         return { entries: [], letter: deadLetter(source, message, decoded.code, decoded.reason) };

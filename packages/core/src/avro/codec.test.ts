@@ -216,6 +216,36 @@ describe('decode failures are typed results, never exceptions', () => {
     assert.equal(result.code, 'corrupt');
     assert.match(result.reason, /invalid tollgate\.UsageKind enum index: 63/);
   });
+  it('refuses an impossible item count before avsc reads it (it would loop and allocate until out of memory)', () => {
+    // The tags map is the only difference between these two encodings: find its block count.
+    const untagged = codec.encode({ ...exampleModelCall(), tags: {} });
+    const tagged = codec.encode({ ...exampleModelCall(), tags: { a: 'b' } });
+    let at = 0;
+    while (untagged[at] === tagged[at]) at++;
+    assert.equal(untagged[at], 0, 'an empty map is one 0 byte');
+    // A block of 2^40 entries in a message of a few hundred bytes.
+    const huge = Buffer.concat([
+      untagged.subarray(0, at),
+      Buffer.from([0x80, 0x80, 0x80, 0x80, 0x80, 0x40]),
+      untagged.subarray(at + 1),
+    ]);
+    const result = failure(codec.decode(huge));
+    assert.equal(result.code, 'corrupt');
+    assert.match(
+      result.reason,
+      /does not decode as tollgate\.UsageEvent@2: a block of 1099511627776 items with \d+ bytes left/,
+    );
+    // The same count in every position of the body: refused or read, never a crash or a hang.
+    for (let i = 10; i < untagged.length; i++) {
+      const bad = Buffer.concat([
+        untagged.subarray(0, i),
+        Buffer.from([0x80, 0x80, 0x80, 0x80, 0x80, 0x40]),
+        untagged.subarray(i + 1),
+      ]);
+      const decoded = codec.decode(bad);
+      if (!decoded.ok) assert.equal(decoded.code, 'corrupt');
+    }
+  });
 });
 
 describe('priced, alert and dead-letter codecs', () => {

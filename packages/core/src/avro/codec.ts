@@ -10,6 +10,7 @@ import type avro from 'avsc';
 import type { CostAlert, DeadLetter, PricedEvent, UsageEvent } from '../contract/types.ts';
 import { TollgateError, ValidationError } from '../errors.ts';
 import { fingerprintHex } from './fingerprint.ts';
+import { compileBodyScanner, type ScanResult } from './reader.ts';
 import { loadSchemaFamily, type SchemaFamily, type SchemaVersion } from './schemas.ts';
 import { compileWriter, type WriteState } from './writer.ts';
 
@@ -59,6 +60,8 @@ interface WriterEntry {
   label: string;
   /** undefined when the writer is the reader's own version (no resolution needed). */
   resolver: avro.Resolver | undefined;
+  /** Where a body of this writer's schema ends (reader.ts): checked before avsc reads it. */
+  scan: (buf: Buffer, pos: number) => ScanResult;
 }
 
 /** The single-object header (marker + little-endian fingerprint) of a schema version. */
@@ -120,7 +123,8 @@ export function createAvroCodec<T>(family: SchemaFamily, options: CodecOptions =
       }
     }
     const header = singleObjectHeader(writer.fingerprint);
-    return { lo: header.readUInt32LE(2), hi: header.readUInt32LE(6), label: writer.label, resolver };
+    const scan = compileBodyScanner(writer.type);
+    return { lo: header.readUInt32LE(2), hi: header.readUInt32LE(6), label: writer.label, resolver, scan };
   });
   const known = versions.map((v) => `${v.label}=${fingerprintHex(v.fingerprint)}`).join(', ');
 
@@ -198,6 +202,8 @@ export function createAvroCodec<T>(family: SchemaFamily, options: CodecOptions =
           reason: `writer schema fingerprint ${fingerprintHex(fingerprint)} is not a kept version of ${own.name} (known: ${known})`,
         };
       }
+      const refused = scanRefusal(writer.scan(buf, SINGLE_OBJECT_HEADER_BYTES), buf.length, writer.label);
+      if (refused) return corrupt(refused);
       try {
         const { value, offset } = type.decode(buf, SINGLE_OBJECT_HEADER_BYTES, writer.resolver);
         if (offset < 0) return corrupt(`truncated: the body ends inside a ${writer.label} record`);
@@ -209,6 +215,17 @@ export function createAvroCodec<T>(family: SchemaFamily, options: CodecOptions =
       }
     },
   };
+}
+
+/**
+ * Why a scanned body (reader.ts) is corrupt, or undefined when it fills the message exactly. avsc is
+ * never given a body the scan refused: it would trust an impossible count.
+ */
+export function scanRefusal(scan: ScanResult, length: number, label: string): string | undefined {
+  if (!scan.ok) return `body does not decode as ${label}: ${scan.why}`;
+  if (scan.end > length) return `truncated: the body ends inside a ${label} record`;
+  if (scan.end < length) return `${length - scan.end} trailing bytes after the ${label} record`;
+  return undefined;
 }
 
 export function createUsageCodec(options: Omit<CodecOptions, 'version'> = {}): Codec<UsageEvent> {

@@ -1,4 +1,5 @@
 export * from './codec.ts';
 export * from './evolution.ts';
 export * from './fingerprint.ts';
+export * from './reader.ts';
 export * from './schemas.ts';
