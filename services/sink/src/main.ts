@@ -31,6 +31,7 @@ const config = loadConfig(
     TOPIC_PREFIX: z.string().default(''),
     SINK_MAX_BATCH_ROWS: z.coerce.number().int().positive().default(50_000),
     SINK_FLUSH_INTERVAL_MS: z.coerce.number().int().positive().default(1_000),
+    SINK_SMALL_TABLES_INTERVAL_MS: z.coerce.number().int().min(0).default(5_000),
     SINK_FETCH_MAX_BYTES: z.coerce
       .number()
       .int()
@@ -101,6 +102,7 @@ const sink = createSink({
   groupId: config.SINK_GROUP_ID,
   maxRows: config.SINK_MAX_BATCH_ROWS,
   flushIntervalMs: config.SINK_FLUSH_INTERVAL_MS,
+  smallTablesIntervalMs: config.SINK_SMALL_TABLES_INTERVAL_MS,
   fetchMaxBytes: config.SINK_FETCH_MAX_BYTES,
   fetchMaxBytesPerPartition: config.SINK_FETCH_MAX_BYTES_PER_PARTITION,
   retryMaxMs: config.SINK_RETRY_MAX_MS,

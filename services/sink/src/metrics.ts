@@ -34,7 +34,7 @@ export function createSinkMetrics(registry: Registry): SinkMetrics {
     }),
     stalenessSeconds: new Histogram({
       name: 'tollgate_sink_staleness_seconds',
-      help: 'Per flush: age of its oldest message (broker append time) when its rows were stored and committed',
+      help: 'Per flush: age of its oldest message (broker append time) when its line items were stored',
       buckets: [0.1, 0.25, 0.5, 0.75, 1, 1.5, 2, 3, 5, 10, 30, 60],
       registers,
     }),

@@ -62,6 +62,8 @@ export interface SinkOptions {
   groupId: string;
   maxRows?: number;
   flushIntervalMs?: number;
+  /** How long run_events, alerts and dead_letters rows may wait for an insert (batcher.ts). */
+  smallTablesIntervalMs?: number;
   /** Upper bound on one fetch (all partitions): what one round of batches adds to the buffered rows. */
   fetchMaxBytes?: number;
   fetchMaxBytesPerPartition?: number;
@@ -115,6 +117,7 @@ export function createSink(options: SinkOptions): Sink {
     metrics,
     maxRows: options.maxRows,
     flushIntervalMs: options.flushIntervalMs,
+    smallTablesIntervalMs: options.smallTablesIntervalMs,
     retryMaxMs: options.retryMaxMs,
     commit: (commits) =>
       consumer.commitOffsets(commits.map(({ topic, partition, offset }) => ({ topic, partition, offset }))),
