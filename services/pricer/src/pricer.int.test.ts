@@ -8,7 +8,7 @@ import { after, before, describe, it } from 'node:test';
 import {
   type CompiledRateCard,
   createDeadLetterCodec,
-  createPricedCodec,
+  createPricedEncoder,
   createRegistry,
   createUsageCodec,
   loadRateCardFile,
@@ -48,7 +48,7 @@ async function startPricer(ctx: TestContext, groupId: string, fallback: Compiled
     kafka: ctx.kafka,
     logger: ctx.logger,
     metrics,
-    codecs: { usage: createUsageCodec(), priced: createPricedCodec(), deadLetter: createDeadLetterCodec() },
+    codecs: { usage: createUsageCodec(), priced: createPricedEncoder(), deadLetter: createDeadLetterCodec() },
     topics: { usage: ctx.topics.usage, priced: ctx.topics.priced, deadLetters: ctx.topics.deadLetters },
     groupId,
     rateCard: feed.current,

@@ -4,6 +4,7 @@ import { describe, it } from 'node:test';
 import {
   createDeadLetterCodec,
   createPricedCodec,
+  createPricedEncoder,
   createUsageCodec,
   parseRateCardOrThrow,
 } from '@tollgate/core';
@@ -14,9 +15,10 @@ import { processMessages, type SourceMessage } from './process.ts';
 
 const codecs = {
   usage: createUsageCodec(),
-  priced: createPricedCodec(),
+  priced: createPricedEncoder(),
   deadLetter: createDeadLetterCodec(),
 };
+const pricedCodec = createPricedCodec();
 const card = parseRateCardOrThrow(readFileSync(DEFAULT_RATE_CARD_FILE, 'utf8'), 'ratecards/default.yaml');
 
 function message(offset: number, value: Buffer, key = 'run-1'): SourceMessage {
@@ -49,7 +51,7 @@ describe('processing a batch', () => {
     const result = run([message(0, codecs.usage.encode(call('e1')))]);
     assert.equal(result.priced.length, 1);
     assert.equal(result.priced[0]!.key!.toString(), 'run-9');
-    const decoded = codecs.priced.decode(result.priced[0]!.value);
+    const decoded = pricedCodec.decode(result.priced[0]!.value);
     assert.ok(decoded.ok);
     assert.equal(decoded.value.usage.event_id, 'e1');
     assert.equal(decoded.value.total_nanos, 3_500_000);
@@ -124,7 +126,7 @@ describe('processing a batch', () => {
     );
     const result = run([message(0, codecs.usage.encode(unknown))]);
     assert.equal(result.counts.unpricedLines, 2);
-    const decoded = codecs.priced.decode(result.priced[0]!.value);
+    const decoded = pricedCodec.decode(result.priced[0]!.value);
     assert.ok(decoded.ok && decoded.value.has_unpriced);
   });
 });

@@ -18,6 +18,7 @@ import {
   deadLetterForDecodeFailure,
   deadLetterForInvariant,
   deadLetterMessage,
+  type PricedEncoder,
   price,
   type SlabBlock,
   type SlabPool,
@@ -36,7 +37,8 @@ export interface SourceMessage {
 
 export interface Codecs {
   usage: Codec<UsageEvent>;
-  priced: Codec<PricedEvent>;
+  /** Copies the usage message's body into the priced event when its schema allows (core's priced-encoder.ts). */
+  priced: PricedEncoder;
   deadLetter: Codec<DeadLetter>;
 }
 
@@ -161,11 +163,11 @@ export function processMessages(messages: readonly SourceMessage[], ctx: BatchCo
     };
     let block: SlabBlock | undefined;
     const value = slabs
-      ? codecs.priced.encode(pricedEvent, (length) => {
+      ? codecs.priced.encode(pricedEvent, message.value, (length) => {
           block = slabs.allocate(length);
           return slabs.view(block);
         })
-      : codecs.priced.encode(pricedEvent);
+      : codecs.priced.encode(pricedEvent, message.value);
     if (value.length > maxPricedBytes) {
       if (block) slabs?.release([block], true);
       const reason = `priced event is ${value.length} bytes, over the ${maxPricedBytes}-byte message limit`;
