@@ -68,6 +68,17 @@ async function counter(port: number, name: string): Promise<number> {
   return sum;
 }
 
+/** A Prometheus counter summed per value of one label, e.g. the detector's transactions by stage. */
+async function counterBy(port: number, name: string, label: string): Promise<Record<string, number>> {
+  const out: Record<string, number> = {};
+  for (const sample of await scrape(port)) {
+    if (sample.name !== name) continue;
+    const value = new RegExp(`${label}="([^"]*)"`).exec(sample.labels)?.[1] ?? '';
+    out[value] = (out[value] ?? 0) + sample.value;
+  }
+  return out;
+}
+
 /** Mean seconds per insert by table, from the sink's insert-duration histogram. */
 async function insertSecondsByTable(port: number): Promise<Record<string, number>> {
   const sums = new Map<string, number>();
@@ -90,6 +101,11 @@ async function requestCounts(): Promise<Record<string, number>> {
   return {
     pricer_transactions: await counter(port('pricer'), 'tollgate_pricer_transactions_total'),
     detector_transactions: await counter(port('detector'), 'tollgate_detector_transactions_total'),
+    ...Object.fromEntries(
+      Object.entries(await counterBy(port('detector'), 'tollgate_detector_transactions_total', 'stage')).map(
+        ([stage, n]) => [`detector_transactions_${stage}`, n],
+      ),
+    ),
     sink_inserts: await counter(port('sink'), 'tollgate_sink_insert_duration_seconds_count'),
     sink_insert_seconds: await counter(port('sink'), 'tollgate_sink_insert_duration_seconds_sum'),
     sink_flushes: await counter(port('sink'), 'tollgate_sink_staleness_seconds_count'),
