@@ -3,10 +3,12 @@
  * `flushIntervalMs` (sooner when `maxRows` are waiting), and commits their offsets after every table
  * insert of the flush succeeded.
  *
- * The small tables (run_events, alerts, dead_letters: a few rows per flush) are inserted at most once
- * per `smallTablesIntervalMs`: each insert costs ClickHouse 18.16 27–46 ms of CPU however few its rows
- * (services/sink/README.md). A flush in between inserts only line_items and carries its small rows and
- * all its offsets over to the next flush, so nothing is committed before every row it covers is stored.
+ * Under load the small tables (run_events, alerts, dead_letters: a few rows per flush) are inserted at
+ * most once per `smallTablesIntervalMs`: each insert costs ClickHouse 18.16 27–46 ms of CPU however few
+ * its rows (services/sink/README.md). A flush in between that holds at least `smallTablesDeferRows`
+ * line items inserts only those and carries its small rows and all its offsets over to the next flush,
+ * so nothing is committed before every row it covers is stored. A smaller flush (light traffic, the
+ * end of a burst) inserts every table: there the insert costs little and its rows are not kept waiting.
  *
  * The consumer keeps fetching while rows wait for the next flush and while a flush runs: `add` resolves
  * once its rows are buffered (admitted), not once they are stored. Without that, kafkajs fetches
@@ -100,6 +102,8 @@ export interface BatcherOptions {
    * them); the offsets of the flushes in between are committed with them.
    */
   smallTablesIntervalMs?: number;
+  /** Only a flush of at least this many line_items rows leaves the small tables for later. */
+  smallTablesDeferRows?: number;
   /** Wait this long after the first row before flushing, so one fetch's batches share an insert. */
   lingerMs?: number;
   retryInitialMs?: number;
@@ -186,6 +190,7 @@ export function createBatcher({
   maxRows = 50_000,
   flushIntervalMs = 1_000,
   smallTablesIntervalMs = 5_000,
+  smallTablesDeferRows = 10_000,
   lingerMs = 20,
   retryInitialMs = 200,
   retryMaxMs = 5_000,
@@ -358,21 +363,20 @@ export function createBatcher({
     );
   }
 
-  /** Whether a flush starting at `now` inserts the small tables too. */
-  const smallTablesDue = (now: number) =>
-    flushEverything || now >= smallFlushStartedAt + smallTablesIntervalMs;
+  /** Whether a flush of `batch` starting at `now` inserts the small tables too. */
+  const smallTablesDue = (batch: Pending, now: number) =>
+    flushEverything ||
+    now >= smallFlushStartedAt + smallTablesIntervalMs ||
+    batch.rows - batch.smallRows < smallTablesDeferRows;
 
   function scheduleFlush(): void {
     if (flushing || isEmpty(pending) || aborted) return;
     const now = Date.now();
-    let due =
+    const due =
       pending.rows >= maxRows
         ? now
         : Math.max(lastFlushStartedAt + flushIntervalMs, pending.firstAddedAt + lingerMs);
-    // No line_items rows, only small-table rows or offsets: nothing to do before the small tables
-    // are due (the offsets may cover small rows carried over, so they wait for them).
-    if (pending.rows === pending.smallRows && !flushEverything)
-      due = Math.max(due, smallFlushStartedAt + smallTablesIntervalMs);
+
     if (timer) clearTimeout(timer);
     timer = setTimeout(startFlush, Math.max(0, due - now));
   }
@@ -417,19 +421,13 @@ export function createBatcher({
     const batch = pending;
     pending = emptyPending();
     metrics.bufferedRows.set(0);
-    if (smallTablesDue(now)) {
+    if (smallTablesDue(batch, now)) {
       smallFlushStartedAt = now;
       flushEverything = false;
-    } else if (batch.smallRows > 0 || batch.rows === 0) {
-      // Offsets wait for the small rows they cover; with no small rows at all (a batch of offsets
-      // only) they could go now, but not past offsets carried earlier: carry them all the same.
+    } else if (batch.smallRows > 0) {
+      // A busy flush (at least smallTablesDeferRows line items): the small rows, and the offsets
+      // that cover them, wait for a later flush.
       carrySmallTables(batch);
-      if (batch.entries.length === 0) {
-        // Nothing to insert before the small tables are due: wait for that.
-        for (const admission of batch.admissions) admission.resolve();
-        scheduleFlush();
-        return;
-      }
     }
     const current: Flight = { batch, revoked: false, startedAt: now };
     lastFlushStartedAt = now;

@@ -32,6 +32,7 @@ const config = loadConfig(
     SINK_MAX_BATCH_ROWS: z.coerce.number().int().positive().default(50_000),
     SINK_FLUSH_INTERVAL_MS: z.coerce.number().int().positive().default(1_000),
     SINK_SMALL_TABLES_INTERVAL_MS: z.coerce.number().int().min(0).default(5_000),
+    SINK_SMALL_TABLES_DEFER_ROWS: z.coerce.number().int().min(0).default(10_000),
     SINK_FETCH_MAX_BYTES: z.coerce
       .number()
       .int()
@@ -103,6 +104,7 @@ const sink = createSink({
   maxRows: config.SINK_MAX_BATCH_ROWS,
   flushIntervalMs: config.SINK_FLUSH_INTERVAL_MS,
   smallTablesIntervalMs: config.SINK_SMALL_TABLES_INTERVAL_MS,
+  smallTablesDeferRows: config.SINK_SMALL_TABLES_DEFER_ROWS,
   fetchMaxBytes: config.SINK_FETCH_MAX_BYTES,
   fetchMaxBytesPerPartition: config.SINK_FETCH_MAX_BYTES_PER_PARTITION,
   retryMaxMs: config.SINK_RETRY_MAX_MS,

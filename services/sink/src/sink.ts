@@ -64,6 +64,8 @@ export interface SinkOptions {
   flushIntervalMs?: number;
   /** How long run_events, alerts and dead_letters rows may wait for an insert (batcher.ts). */
   smallTablesIntervalMs?: number;
+  /** Only flushes of at least this many line items leave the small tables for later (batcher.ts). */
+  smallTablesDeferRows?: number;
   /** Upper bound on one fetch (all partitions): what one round of batches adds to the buffered rows. */
   fetchMaxBytes?: number;
   fetchMaxBytesPerPartition?: number;
@@ -118,6 +120,7 @@ export function createSink(options: SinkOptions): Sink {
     maxRows: options.maxRows,
     flushIntervalMs: options.flushIntervalMs,
     smallTablesIntervalMs: options.smallTablesIntervalMs,
+    smallTablesDeferRows: options.smallTablesDeferRows,
     retryMaxMs: options.retryMaxMs,
     commit: (commits) =>
       consumer.commitOffsets(commits.map(({ topic, partition, offset }) => ({ topic, partition, offset }))),
