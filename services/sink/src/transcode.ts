@@ -149,6 +149,11 @@ const optStr = <T>(get: (into: T) => Span): FieldReader<T> => ({
   accepts: isOptionalString,
   read: (c, into) => readOptionalString(c, get(into)),
 });
+/** An int or long field (`typeName`), read into a number. */
+const num = <T>(typeName: 'int' | 'long', set: (into: T, n: number) => void): FieldReader<T> => ({
+  accepts: (t) => t.typeName === typeName,
+  read: (c, into) => set(into, readLong(c)),
+});
 
 /**
  * The readers of a record: the named fields are read into `T`, the others skipped. Undefined when a
@@ -233,12 +238,9 @@ function compileTranscoder(type: avro.Type, fingerprint: bigint): LineItemTransc
 
   const usageOps = recordOps<Fields>(usageType, {
     event_id: str((f) => f.eventId),
-    event_time: {
-      accepts: (t) => t.typeName === 'long',
-      read: (c, f) => {
-        f.eventTime = readLong(c);
-      },
-    },
+    event_time: num('long', (f, n) => {
+      f.eventTime = n;
+    }),
     kind: enumReader(kindSymbols, (f, i) => {
       f.kind = i;
     }),
@@ -246,12 +248,9 @@ function compileTranscoder(type: avro.Type, fingerprint: bigint): LineItemTransc
     agent_id: optStr((f) => f.agentId),
     parent_agent_id: optStr((f) => f.parentAgentId),
     agent_name: optStr((f) => f.agentName),
-    agent_depth: {
-      accepts: (t) => t.typeName === 'int',
-      read: (c, f) => {
-        f.agentDepth = readLong(c);
-      },
-    },
+    agent_depth: num('int', (f, n) => {
+      f.agentDepth = n;
+    }),
     provider: optStr((f) => f.provider),
     model: optStr((f) => f.model),
     service_tier: enumReader(tierSymbols, (f, i) => {
@@ -267,12 +266,9 @@ function compileTranscoder(type: avro.Type, fingerprint: bigint): LineItemTransc
     },
   });
   const lineOps = recordOps<Line>(lineItemsType.itemsType, {
-    line_no: {
-      accepts: (t) => t.typeName === 'int',
-      read: (c, l) => {
-        l.lineNo = readLong(c);
-      },
-    },
+    line_no: num('int', (l, n) => {
+      l.lineNo = n;
+    }),
     category: str((l) => l.category),
     item: str((l) => l.item),
     unit: str((l) => l.unit),
