@@ -99,6 +99,15 @@ describe('run task', () => {
     );
   });
 
+  it('ticks at most once per second of stream time (slices carry it anyway)', () => {
+    const t = task();
+    const ticks = (output: TaskOutput) => out(output, 'features').filter((m) => m.key === undefined).length;
+    assert.equal(ticks(t.process(input([sonnet(T0)]), 1)), 3, 'the first batch ticks every partition');
+    assert.equal(ticks(t.process(input([sonnet(T0 + 400)]), 2)), 0, 'same second of stream time');
+    assert.equal(ticks(t.process(input([sonnet(T0 + 1_000)]), 3)), 3, 'the next second');
+    assert.equal(ticks(t.process(input([sonnet(T0 + 500)]), 4)), 0, 'stream time did not advance');
+  });
+
   it('sends spend to every budget covering the event, summed exactly per month', () => {
     const policies = createPolicyIndex();
     for (const doc of [
