@@ -35,7 +35,7 @@ export const detectorConfigSchema = z.object({
   /** The budget forecast waits until this fraction of the month has elapsed. */
   DETECTOR_FORECAST_MIN_ELAPSED: fraction.default(0.1),
   DETECTOR_PARTITIONS_CONCURRENTLY: positiveInt.default(6),
-  DETECTOR_MAX_BYTES_PER_PARTITION: positiveInt.default(3 * 1024 * 1024),
+  DETECTOR_MAX_BYTES_PER_PARTITION: positiveInt.default(2 * 1024 * 1024),
   /** A stage's fetch waits for this many bytes or DETECTOR_FETCH_MAX_WAIT_MS (fewer, larger transactions). */
   DETECTOR_FETCH_MIN_BYTES: positiveInt.default(1024 * 1024),
   DETECTOR_FETCH_MAX_WAIT_MS: positiveInt.default(200),

@@ -23,7 +23,7 @@ export const pricerConfigSchema = z.object({
   RATE_CARD_FILE: z.string().min(1).default(DEFAULT_RATE_CARD_FILE),
   /** Duplicate window per usage partition, in offsets (0 disables dropping duplicates). */
   PRICER_DEDUP_WINDOW_OFFSETS: z.coerce.number().int().min(0).default(100_000),
-  PRICER_MAX_BYTES_PER_PARTITION: positiveInt.default(2 * 1024 * 1024),
+  PRICER_MAX_BYTES_PER_PARTITION: positiveInt.default(1024 * 1024),
   PRICER_PARTITIONS_CONCURRENTLY: positiveInt.default(6),
   /** A fetch waits for this many bytes or PRICER_FETCH_MAX_WAIT_MS (the linger: fewer, larger transactions). */
   PRICER_FETCH_MIN_BYTES: positiveInt.default(1024 * 1024),

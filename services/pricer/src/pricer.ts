@@ -175,7 +175,7 @@ export function createPricer(options: PricerOptions): Pricer {
     groupId,
     rateCard,
     dedupWindowOffsets = 100_000,
-    maxBytesPerPartition = 2 * 1024 * 1024,
+    maxBytesPerPartition = 1024 * 1024,
     partitionsConsumedConcurrently = 6,
     sessionTimeoutMs = 30_000,
     fetchMinBytes = 1024 * 1024,
