@@ -20,7 +20,7 @@ export interface SourcePosition {
 }
 
 /** DateTime columns hold 1970-01-01 00:00:00 … 2105: a time outside is bad data, not a crash. */
-const MAX_DATETIME_MS = Date.UTC(2105, 11, 31);
+export const MAX_DATETIME_MS = Date.UTC(2105, 11, 31);
 
 export type Check = { ok: true } | { ok: false; field: string; rule: string };
 
@@ -112,7 +112,8 @@ export function lineItemRows(event: PricedEvent, source: SourcePosition, inserte
   }));
 }
 
-const RUN_EVENT_KINDS = new Set(['run_start', 'run_end', 'subagent_spawn']);
+/** Kinds with a run_events row (unless they restate another event). */
+export const RUN_EVENT_KINDS: ReadonlySet<string> = new Set(['run_start', 'run_end', 'subagent_spawn']);
 
 /** The run lifecycle row of run_start, run_end and subagent_spawn events; undefined for other kinds. */
 export function runEventRow(event: PricedEvent, source: SourcePosition, insertedAt: string): Row | undefined {

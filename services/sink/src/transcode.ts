@@ -31,12 +31,8 @@ import {
   UnsupportedAvroType,
 } from '@tollgate/core';
 import avro from 'avsc';
-import type { SourcePosition } from './rows.ts';
-import { dateTime } from './tsv.ts';
-
-/** DateTime columns hold 1970-01-01 00:00:00 … 2105 (rows.ts checks the same). */
-const MAX_DATETIME_MS = Date.UTC(2105, 11, 31);
-const RUN_EVENT_KINDS = new Set(['run_start', 'run_end', 'subagent_spawn']);
+import { MAX_DATETIME_MS, RUN_EVENT_KINDS, type SourcePosition } from './rows.ts';
+import { dateTime, tsvField } from './tsv.ts';
 
 const EMPTY = Buffer.alloc(0);
 const TAB = 0x09;
@@ -44,9 +40,6 @@ const LF = 0x0a;
 const CR = 0x0d;
 const BACKSLASH = 0x5c;
 const QUOTE = 0x27;
-
-/** The writer schema has a shape this transcoder does not read: it is not used for that schema. */
-class Unsupported extends Error {}
 
 /** Where a string's bytes lie in the message; start -1 for null. */
 interface Span {
@@ -163,7 +156,7 @@ function recordOps<T>(
   type: avro.Type,
   wanted: Record<string, FieldReader<T>>,
 ): ((c: Cursor, into: T) => void)[] {
-  if (!(type instanceof avro.types.RecordType)) throw new Unsupported(`${type.name} is not a record`);
+  if (!(type instanceof avro.types.RecordType)) throw new UnsupportedAvroType(`${type.name} is not a record`);
   const seen = new Set<string>();
   const ops = type.fields.map((field) => {
     const reader = wanted[field.name];
@@ -171,12 +164,12 @@ function recordOps<T>(
       const skip = compileSkipper(field.type);
       return (c: Cursor) => skip(c);
     }
-    if (!reader.accepts(field.type)) throw new Unsupported(`${type.name}.${field.name} changed type`);
+    if (!reader.accepts(field.type)) throw new UnsupportedAvroType(`${type.name}.${field.name} changed type`);
     seen.add(field.name);
     return reader.read;
   });
   for (const name of Object.keys(wanted))
-    if (!seen.has(name)) throw new Unsupported(`${type.name} has no field ${name}`);
+    if (!seen.has(name)) throw new UnsupportedAvroType(`${type.name} has no field ${name}`);
   return ops;
 }
 
@@ -216,13 +209,13 @@ export function createLineItemTranscoder(schemaDir?: string): LineItemTranscoder
   try {
     return compileTranscoder(current.type, current.fingerprint);
   } catch (err) {
-    if (err instanceof Unsupported || err instanceof UnsupportedAvroType) return undefined;
+    if (err instanceof UnsupportedAvroType) return undefined;
     throw err;
   }
 }
 
 function compileTranscoder(type: avro.Type, fingerprint: bigint): LineItemTranscoder {
-  if (!(type instanceof avro.types.RecordType)) throw new Unsupported('PricedEvent is not a record');
+  if (!(type instanceof avro.types.RecordType)) throw new UnsupportedAvroType('PricedEvent is not a record');
   const header = Buffer.alloc(8);
   header.writeBigUInt64LE(fingerprint);
   const fpLo = header.readUInt32LE(0);
@@ -234,7 +227,7 @@ function compileTranscoder(type: avro.Type, fingerprint: bigint): LineItemTransc
   const lineItemsType = type.field('line_items')?.type;
   const rateCardType = type.field('rate_card')?.type;
   if (!usageType || !(lineItemsType instanceof avro.types.ArrayType) || !rateCardType)
-    throw new Unsupported('PricedEvent lacks usage, line_items or rate_card');
+    throw new UnsupportedAvroType('PricedEvent lacks usage, line_items or rate_card');
 
   const usageOps = recordOps<Fields>(usageType, {
     event_id: str((f) => f.eventId),
@@ -335,7 +328,7 @@ function compileTranscoder(type: avro.Type, fingerprint: bigint): LineItemTransc
   const tiers = (tierSymbols[0] ?? []).map((s) => Buffer.from(s, 'utf8'));
   for (const symbol of [...kinds, ...tiers])
     if (symbol.some((b) => b === TAB || b === LF || b === CR || b === BACKSLASH || b === 0))
-      throw new Unsupported('an enum symbol needs escaping');
+      throw new UnsupportedAvroType('an enum symbol needs escaping');
 
   const fields: Fields = {
     eventId: span(),
@@ -512,7 +505,7 @@ function compileTranscoder(type: avro.Type, fingerprint: bigint): LineItemTransc
     if (source.topic !== lastTopic || source.partition !== lastPartition) {
       lastTopic = source.topic;
       lastPartition = source.partition;
-      topicPartition = Buffer.from(`${escapeText(source.topic)}\t${source.partition}\t`, 'utf8');
+      topicPartition = Buffer.from(`${tsvField(source.topic)}\t${source.partition}\t`, 'utf8');
     }
     if (insertedAt !== lastInsertedAt) {
       lastInsertedAt = insertedAt;
@@ -747,11 +740,4 @@ function quantityValue(o: Buffer, p: number, b: Buffer, s: Span): number {
   for (let i = s.start; plain && i < s.end; i++) plain = isDigit(b[i] as number);
   if (plain) return p + b.copy(o, p, s.start, s.end);
   return p + o.write(String(Number(b.toString('latin1', s.start, s.end))), p, 'latin1');
-}
-
-/** escapeText for per-batch strings (the topic name). */
-function escapeText(value: string): string {
-  return value.replace(/[\\\t\n\r\0]/g, (ch) =>
-    ch === '\\' ? '\\\\' : ch === '\t' ? '\\t' : ch === '\n' ? '\\n' : ch === '\r' ? '\\r' : '\\0',
-  );
 }

@@ -14,6 +14,7 @@
  * for items that can take none, at most MAX_EMPTY_ITEMS).
  */
 import avro from 'avsc';
+import { MAX_LONG } from './writer.ts';
 
 /** A read position in a message, and whether everything read so far was possible. */
 export interface Cursor {
@@ -32,8 +33,6 @@ export function fail(c: Cursor, why: string): void {
 
 const EMPTY = Buffer.alloc(0);
 
-/** avsc refuses longs beyond ±(2^53 − 2) when reading ("potential precision loss"). */
-const MAX_READ_LONG = 9_007_199_254_740_990;
 /** Items of an array or map whose encoding can be empty (null, an empty record): at most this many. */
 const MAX_EMPTY_ITEMS = 1_000_000;
 
@@ -69,7 +68,7 @@ export function readLong(c: Cursor): number {
     return 0;
   }
   const n = big % 2 === 0 ? big / 2 : -(big + 1) / 2;
-  if (Math.abs(n) > MAX_READ_LONG) fail(c, `a long beyond ±(2^53 − 2) at byte ${c.pos}`);
+  if (Math.abs(n) > MAX_LONG) fail(c, `a long beyond ±(2^53 − 2) at byte ${c.pos}`);
   return n;
 }
 
