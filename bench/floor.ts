@@ -31,6 +31,7 @@ import {
   keyPartitioner,
   loadRateCardFile,
   price,
+  SERVICE_ENV,
   SERVICE_NODE_FLAGS,
 } from '@tollgate/core';
 import { exampleModelCall } from '@tollgate/core/contract/examples';
@@ -77,7 +78,7 @@ function startStage(name: string, role: 'relay' | 'reader', env: Record<string, 
   const child = spawn(
     process.execPath,
     [...SERVICE_NODE_FLAGS, join(repoRoot, 'bench', '_floor-stage.ts'), role],
-    { cwd: repoRoot, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] },
+    { cwd: repoRoot, env: { ...SERVICE_ENV, ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] },
   );
   const waiting: { line: string; resolve: () => void }[] = [];
   createInterface({ input: child.stdout! }).on('line', (line) => {

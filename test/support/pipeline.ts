@@ -8,7 +8,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { SERVICE_NODE_FLAGS } from '@tollgate/core';
+import { SERVICE_ENV, SERVICE_NODE_FLAGS } from '@tollgate/core';
 import { repoRoot, type TestContext } from './index.ts';
 
 export type ServiceName = 'pricer' | 'sink' | 'detector' | 'api' | 'ingest';
@@ -43,6 +43,15 @@ export function freePort(): Promise<number> {
   });
 }
 
+/**
+ * `PIPELINE_NODE_FLAGS`: Node flags after {@link SERVICE_NODE_FLAGS} for every service this starts,
+ * space-separated (a later V8 flag wins): `PIPELINE_NODE_FLAGS=--heap-growing-percent=0 npm run bench
+ * -- e2e` measures the pipeline without that default, `--trace-gc` prints each collection in the logs.
+ */
+function extraNodeFlags(): string[] {
+  return (process.env.PIPELINE_NODE_FLAGS ?? '').split(' ').filter(Boolean);
+}
+
 async function ready(port: number): Promise<boolean> {
   try {
     return (await fetch(`http://127.0.0.1:${port}/readyz`, { signal: AbortSignal.timeout(1_000) })).ok;
@@ -64,6 +73,7 @@ export async function startPipeline(ctx: TestContext, options: StartPipelineOpti
   const dir = mkdtempSync(join(tmpdir(), 'tollgate-pipeline-'));
   const services = new Map<ServiceName, RunningService>();
   const baseEnv = {
+    ...SERVICE_ENV,
     ...process.env,
     KAFKA_BROKERS: ctx.brokers.join(','),
     CLICKHOUSE_URL: ctx.clickhouseUrl,
@@ -83,7 +93,7 @@ export async function startPipeline(ctx: TestContext, options: StartPipelineOpti
     const out = openSync(logFile, 'a');
     const child = spawn(
       process.execPath,
-      [...SERVICE_NODE_FLAGS, join(repoRoot, 'services', name, 'src', 'main.ts')],
+      [...SERVICE_NODE_FLAGS, ...extraNodeFlags(), join(repoRoot, 'services', name, 'src', 'main.ts')],
       {
         cwd: repoRoot,
         env: { ...baseEnv, ...options.serviceEnv?.[name], HTTP_PORT: String(port) },

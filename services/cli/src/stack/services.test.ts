@@ -1,12 +1,14 @@
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { SERVICE_ENV, SERVICE_NODE_FLAGS } from '@tollgate/core';
 import { portFree } from '@tollgate/infra/processes';
 import { freePort } from '@tollgate/test/support';
-import { type StackSettings, startServices } from './services.ts';
+import { parse } from 'yaml';
+import { SERVICE_NAMES, type StackSettings, startServices } from './services.ts';
 
 const root = resolve(dirname(new URL(import.meta.url).pathname), '..', '..', '..', '..');
 
@@ -56,5 +58,29 @@ describe('starting the services', () => {
       assert.equal(existsSync(join(home, 'run', `${name}.pid`)), false, `${name} was spawned`);
       assert.equal(await portFree(settings.servicePorts[name]), true, `${name} listens`);
     }
+  });
+});
+
+describe('docker-compose.yml', () => {
+  interface ComposeService {
+    command?: string[];
+  }
+  const compose = parse(readFileSync(join(root, 'docker-compose.yml'), 'utf8')) as {
+    'x-tollgate': { environment: Record<string, string> };
+    services: Record<string, ComposeService>;
+  };
+
+  it('runs every service tollgate up runs, with the same Node flags and environment', () => {
+    const environment = compose['x-tollgate'].environment;
+    const nodeOptions = (environment.NODE_OPTIONS ?? '').split(' ').filter(Boolean);
+    for (const name of SERVICE_NAMES) {
+      const command = compose.services[name]?.command;
+      assert.ok(command, `docker-compose.yml has no ${name} service`);
+      assert.deepEqual(command.at(-1), `services/${name}/src/main.ts`, name);
+      // NODE_OPTIONS refuses some V8 flags: those are on the command line, and together they are the set.
+      const flags = [...nodeOptions, ...command.slice(1, -1)].sort();
+      assert.deepEqual(flags, [...SERVICE_NODE_FLAGS].sort(), `${name}'s Node flags`);
+    }
+    for (const [name, value] of Object.entries(SERVICE_ENV)) assert.equal(environment[name], value, name);
   });
 });

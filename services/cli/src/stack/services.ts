@@ -5,7 +5,7 @@
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { SERVICE_NODE_FLAGS, TollgateError } from '@tollgate/core';
+import { SERVICE_ENV, SERVICE_NODE_FLAGS, TollgateError } from '@tollgate/core';
 import { requirePortFree, runningPid, spawnDetached, stopProcess, waitFor } from '@tollgate/infra/processes';
 import { clickhouseUrl, type InfraSettings, kafkaBrokers } from '@tollgate/infra/settings';
 
@@ -95,6 +95,7 @@ export async function startServices(
       logFile: log,
       pidFile,
       env: {
+        ...SERVICE_ENV,
         // The local stack's services use the local broker's plaintext listener and ClickHouse's http
         // port, and serve http: KAFKA_SSL*, KAFKA_SASL_*, CLICKHOUSE_*_FILE and HTTP_TLS_* of the
         // caller's shell (meant for another cluster or deployment) are not passed on.
