@@ -4,7 +4,7 @@ import { type CostAlert, createPolicyIndex, type PricedEvent, type RunThresholds
 import { runContext, usage } from '../fleet/events.ts';
 import { priceUsage } from '../fleet/pricing.ts';
 import { applyRunEvent } from './rules.ts';
-import { isEvictable, newRunState, type RunState } from './state.ts';
+import { isEvictable, MAX_TOOL_SIGNATURES, newRunState, parseRunState, type RunState } from './state.ts';
 
 const ctx = runContext({ run_id: 'r1', org_id: 'acme', feature: 'search', customer_id: 'c1' });
 const T0 = Date.UTC(2026, 10, 28, 12, 0, 0);
@@ -211,5 +211,59 @@ describe('run eviction', () => {
     const open = runAll([call(T0)]).state;
     assert.equal(isEvictable(open, T0 + 7_200_000, limits), false);
     assert.equal(isEvictable(open, T0 + 7_200_001, limits), true);
+  });
+});
+
+describe('run state in the changelog', () => {
+  const loopsOf = (alerts: CostAlert[]) => alerts.filter((a) => a.rule === 'run_loop');
+  const apply = (state: RunState, events: PricedEvent[]) =>
+    events.flatMap((event) => applyRunEvent(state, event, { thresholds: defaults, now: 1 }).alerts);
+
+  it('restores what it wrote: the loop count, the velocity window and the rest go on where they were', () => {
+    const events = [call(T0)];
+    for (let i = 1; i <= 6; i++) events.push(tool(T0 + i * 1_000, 'same-args'), call(T0 + i * 1_000 + 500));
+    const { state } = runAll(events);
+    const restored = parseRunState(JSON.stringify(state));
+    assert.deepEqual(restored, state);
+    const more = [4, 5, 6, 7].map((i) => tool(T0 + 10_000 + i * 1_000, 'same-args'));
+    const loops = loopsOf(apply(restored, more));
+    assert.equal(loops.length, 1);
+    assert.equal(loops[0]!.observed, 10); // six before the restart, four after
+  });
+
+  it('reads the format detectors wrote before 2026-12-07 (tool calls by signature key, velocity as pairs)', () => {
+    const old = {
+      ...runAll([call(T0)]).state,
+      toolCalls: { 'web_search\u0000same-args': 8, 'web_search\u0000other': 1 },
+      toolSignatures: 2,
+      velocity: [
+        [T0, 75_000_000],
+        [T0 + 5_000, 75_000_000],
+      ],
+    };
+    const restored = parseRunState(JSON.stringify(old));
+    assert.deepEqual(restored.velocity, [T0, 75_000_000, T0 + 5_000, 75_000_000]);
+    assert.equal(restored.toolCalls.length, 4);
+    assert.ok(!('toolSignatures' in restored));
+    // Nine and two calls: no loop yet; the tenth identical call is one.
+    assert.deepEqual(
+      loopsOf(apply(restored, [tool(T0 + 9_000, 'other'), tool(T0 + 10_000, 'same-args')])),
+      [],
+    );
+    const loops = loopsOf(apply(restored, [tool(T0 + 11_000, 'same-args')]));
+    assert.equal(loops.length, 1);
+    assert.equal(loops[0]!.observed, 10);
+  });
+
+  it('keeps at most MAX_TOOL_SIGNATURES signatures, dropping those called once, and still sees a loop', () => {
+    const events = [call(T0), tool(T0 + 1, 'looping'), tool(T0 + 2, 'looping')];
+    for (let i = 0; i < 3 * MAX_TOOL_SIGNATURES; i++) events.push(tool(T0 + 10 + i, `once-${i}`));
+    const { state, alerts } = runAll(events);
+    assert.ok(state.toolCalls.length <= 2 * MAX_TOOL_SIGNATURES, `${state.toolCalls.length / 2} signatures`);
+    assert.equal(loopsOf(alerts).length, 0);
+    const more = Array.from({ length: 8 }, (_, i) => tool(T0 + 10_000 + i, 'looping'));
+    const loops = loopsOf(apply(state, more));
+    assert.equal(loops.length, 1);
+    assert.equal(loops[0]!.observed, 10);
   });
 });

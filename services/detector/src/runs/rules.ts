@@ -9,7 +9,7 @@
 import { type CostAlert, RUN_ALERT_RULES, type RunThresholds } from '@tollgate/core';
 import { buildAlert, duration, money, severityForRatio, topByObserved } from '../alerts.ts';
 import type { PricedView } from '../priced-view.ts';
-import { MAX_TOOL_SIGNATURES, type RunState, runKey } from './state.ts';
+import { MAX_TOOL_SIGNATURES, type RunState, runKey, signatureHash } from './state.ts';
 
 /** The contract's per-run rules (tollgate alerts --rule takes the same names). */
 export const RUN_RULES = RUN_ALERT_RULES;
@@ -57,7 +57,7 @@ export function applyRunEvent(state: RunState, event: PricedView, ctx: RunRuleCo
       markActivity(state, t);
       const call = usage.tool_call;
       if (call?.call_signature) {
-        const count = countToolCall(state, `${call.tool_name}\u0000${call.call_signature}`);
+        const count = countToolCall(state, signatureHash(`${call.tool_name}\u0000${call.call_signature}`));
         const limit = ctx.thresholds.loopRepeats;
         if (limit !== null && count >= limit && fire(state, 'run_loop'))
           alerts.push(
@@ -164,18 +164,22 @@ function markActivity(state: RunState, t: number): void {
   state.idleCostNanos = 0;
 }
 
-function countToolCall(state: RunState, key: string): number {
-  const count = (state.toolCalls[key] ?? 0) + 1;
-  if (count === 1) {
-    if (state.toolSignatures >= MAX_TOOL_SIGNATURES) {
-      // Keep the memory bounded: forget calls seen once (a loop repeats, so it is never among them).
-      for (const [k, n] of Object.entries(state.toolCalls)) if (n === 1) delete state.toolCalls[k];
-      state.toolSignatures = Object.keys(state.toolCalls).length;
-    }
-    state.toolSignatures++;
+function countToolCall(state: RunState, hash: number): number {
+  const calls = state.toolCalls; // [hash, count, hash, count, …]
+  for (let i = 0; i < calls.length; i += 2) if (calls[i] === hash) return ++calls[i + 1]!;
+  if (calls.length >= 2 * MAX_TOOL_SIGNATURES) {
+    // Keep the memory bounded: forget calls seen once (a loop repeats, so it is never among them).
+    let kept = 0;
+    for (let i = 0; i < calls.length; i += 2)
+      if (calls[i + 1]! > 1) {
+        calls[kept] = calls[i]!;
+        calls[kept + 1] = calls[i + 1]!;
+        kept += 2;
+      }
+    calls.length = kept;
   }
-  state.toolCalls[key] = count;
-  return count;
+  calls.push(hash, 1);
+  return 1;
 }
 
 function bucketMs(windowMs: number): number {
@@ -186,19 +190,22 @@ function addVelocity(state: RunState, t: number, cost: number, windowMs: number)
   const size = bucketMs(windowMs);
   const start = t - (t % size);
   if (start <= state.last - windowMs) return; // older than the trailing window: it cannot raise it
-  const buckets = state.velocity;
-  let i = buckets.length - 1;
-  while (i >= 0 && buckets[i]![0] > start) i--;
-  if (i >= 0 && buckets[i]![0] === start) buckets[i]![1] += cost;
-  else buckets.splice(i + 1, 0, [start, cost]);
-  while (buckets.length > 0 && buckets[0]![0] + size <= state.last - windowMs) buckets.shift();
+  const v = state.velocity; // [start, nanos, start, nanos, …]
+  let i = v.length - 2;
+  while (i >= 0 && v[i]! > start) i -= 2;
+  if (i >= 0 && v[i] === start) v[i + 1]! += cost;
+  else v.splice(i + 2, 0, start, cost);
+  let expired = 0;
+  while (expired < v.length && v[expired]! + size <= state.last - windowMs) expired += 2;
+  if (expired > 0) v.splice(0, expired);
 }
 
 /** Spend in buckets overlapping (t − window, t]: at most one bucket more than the exact window. */
 function trailingSpend(state: RunState, t: number, windowMs: number): number {
   let sum = 0;
   const size = bucketMs(windowMs);
-  for (const [start, nanos] of state.velocity) if (start + size > t - windowMs && start <= t) sum += nanos;
+  const v = state.velocity;
+  for (let i = 0; i < v.length; i += 2) if (v[i]! + size > t - windowMs && v[i]! <= t) sum += v[i + 1]!;
   return sum;
 }
 

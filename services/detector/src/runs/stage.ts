@@ -28,7 +28,7 @@ import { encodeRecord } from '../records.ts';
 import type { InputMessage, TaskOutput, TaskProcessor } from '../runtime/stage.ts';
 import { addBudgetSlice, addFeatureSlice } from './repartition.ts';
 import { applyRunEvent } from './rules.ts';
-import { isEvictable, newRunState, type RunState, runKey } from './state.ts';
+import { createInterner, isEvictable, newRunState, parseRunState, type RunState, runKey } from './state.ts';
 
 /**
  * A tick carries this partition's stream time to the feature partitions that got no slice from it
@@ -78,9 +78,15 @@ export function createRunTask(options: RunTaskOptions): TaskProcessor {
   let streamTime = Number.NEGATIVE_INFINITY;
   let tickedTime = Number.NEGATIVE_INFINITY;
   let scannedAt = Number.NEGATIVE_INFINITY;
-  /** Per run: the thresholds and budgets that apply, resolved once per policy version. */
+  /**
+   * Per run: the thresholds and budgets that apply, resolved once per policy version. The values are
+   * shared by every run with the same tags (`resolvedPolicies`): one object per run with its own
+   * thresholds was a fifth of the state of a fleet of short runs.
+   */
   const runPolicies = new Map<string, RunPolicies>();
+  const resolvedPolicies = new Map<string, RunPolicies>();
   const budgetCache = new Map<string, { version: number; ids: string[] }>();
+  const intern = createInterner();
   const labels = { stage: 'runs', partition: String(partition) };
 
   function budgetsFor(subject: Subject): string[] {
@@ -103,17 +109,24 @@ export function createRunTask(options: RunTaskOptions): TaskProcessor {
       cached.customer === usage.customer_id
     )
       return cached;
-    const value: RunPolicies = {
-      version: policies.version,
-      feature: usage.feature,
-      customer: usage.customer_id,
-      thresholds: policies.runThresholds({
-        org_id: run.org,
-        feature: run.feature ?? usage.feature,
-        customer_id: run.customer ?? usage.customer_id,
-      }),
-      budgets: budgetsFor({ org_id: usage.org_id, feature: usage.feature, customer_id: usage.customer_id }),
-    };
+    const feature = run.feature ?? usage.feature;
+    const customer = run.customer ?? usage.customer_id;
+    // \u0001 stands for null, which is not the empty string.
+    const shared = [run.org, feature, customer, usage.org_id, usage.feature, usage.customer_id]
+      .map((part) => part ?? '\u0001')
+      .join('\u0000');
+    let value = resolvedPolicies.get(shared);
+    if (value === undefined || value.version !== policies.version) {
+      value = {
+        version: policies.version,
+        feature: usage.feature,
+        customer: usage.customer_id,
+        thresholds: policies.runThresholds({ org_id: run.org, feature, customer_id: customer }),
+        budgets: budgetsFor({ org_id: usage.org_id, feature: usage.feature, customer_id: usage.customer_id }),
+      };
+      if (resolvedPolicies.size > 10_000) resolvedPolicies.clear();
+      resolvedPolicies.set(shared, value);
+    }
     runPolicies.set(key, value);
     return value;
   }
@@ -129,7 +142,7 @@ export function createRunTask(options: RunTaskOptions): TaskProcessor {
       } else if (key.startsWith(RUN_PREFIX)) {
         const runId = key.slice(RUN_PREFIX.length);
         if (value === null) runs.delete(runId);
-        else runs.set(runId, JSON.parse(value) as RunState);
+        else runs.set(runId, parseRunState(value, intern));
       }
     },
     restored() {
@@ -171,13 +184,15 @@ export function createRunTask(options: RunTaskOptions): TaskProcessor {
         if (event.adjustment_of === null) {
           const key = runKey(usage.org_id, usage.run_id);
           let run = runs.get(key);
+          const created = run === undefined;
           if (!run) {
-            run = newRunState(event);
+            run = newRunState(event, intern);
             runs.set(key, run);
           }
           const resolved = policiesFor(key, run, usage);
           budgets = resolved.budgets;
           const result = applyRunEvent(run, event, { thresholds: resolved.thresholds, now });
+          if (created) run.currency = intern(run.currency);
           if (result.currencyMismatch) mismatches++;
           for (const alert of result.alerts) {
             alerts.push({ key: alert.alert_id, value: options.alertCodec.encode(alert) });

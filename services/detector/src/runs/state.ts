@@ -3,6 +3,7 @@
  * run_id, so one task sees every event of a run, in order). Plain JSON-able data: a task snapshots the
  * runs a batch touched to its changelog and restores them on assignment.
  */
+import { murmur3x86_128 } from '@tollgate/core';
 import type { PricedView } from '../priced-view.ts';
 
 export interface RunState {
@@ -21,12 +22,16 @@ export interface RunState {
   steps: number;
   subagents: number;
   maxDepth: number;
-  /** `${tool_name}\u0000${call_signature}` → calls; bounded by MAX_TOOL_SIGNATURES. */
-  toolCalls: Record<string, number>;
-  /** Number of keys in toolCalls (kept, not counted, on the hot path). */
-  toolSignatures: number;
-  /** Trailing-window spend: [bucket start, nanos], ascending, only buckets inside the window. */
-  velocity: [number, number][];
+  /**
+   * Calls per distinct (tool, arguments), flat: {@link signatureHash} and count interleaved
+   * (`[hash, calls, hash, calls, …]`); at most MAX_TOOL_SIGNATURES pairs.
+   */
+  toolCalls: number[];
+  /**
+   * Trailing-window spend, flat: bucket start and nanos interleaved (`[start, nanos, start, nanos, …]`),
+   * ascending, only buckets inside the window. An array per bucket was a third of a run's memory.
+   */
+  velocity: number[];
   /** Latest model or tool call event time. */
   lastActivity: number | null;
   /** Sandbox idle_seconds reported since the last model or tool call. */
@@ -48,13 +53,55 @@ export function runKey(org: string, run: string): string {
   return `${org}\u0000${run}`;
 }
 
-export function newRunState(event: PricedView): RunState {
+/**
+ * One copy of each of the strings many runs share (org, feature, customer, currency): decoding gives
+ * every event its own, and a run kept its first event's for as long as it is held. Bounded: past
+ * `limit` distinct strings it starts over.
+ */
+export function createInterner(limit = 10_000): <T extends string | null>(value: T) => T {
+  const pool = new Map<string, string>();
+  return <T extends string | null>(value: T): T => {
+    if (value === null) return value;
+    const known = pool.get(value);
+    if (known !== undefined) return known as T;
+    if (pool.size >= limit) pool.clear();
+    pool.set(value, value);
+    return value;
+  };
+}
+
+const noIntern = <T extends string | null>(value: T): T => value;
+
+const encoder = new TextEncoder();
+let scratch = new Uint8Array(256);
+const words = new Uint32Array(4);
+
+/**
+ * A 53-bit hash (MurmurHash3 x86 128, the first 53 bits) of `${tool_name}\u0000${call_signature}`:
+ * what a run keeps of a tool call's arguments. Two signatures of one run share a hash with odds of
+ * about 256² in 2⁵⁴ at the most signatures a run keeps.
+ */
+export function signatureHash(key: string): number {
+  if (scratch.length < key.length * 3) scratch = new Uint8Array(key.length * 3);
+  const { written } = encoder.encodeInto(key, scratch);
+  murmur3x86_128(scratch, written, 0, words);
+  return words[0]! * 2 ** 21 + (words[1]! >>> 11);
+}
+
+/**
+ * The state of a run, from its first event. Memory per run is what bounds the detector: a fleet of
+ * short runs keeps (run rate × end grace) of them (the soak benchmark: 185 runs/s, ~110,000 runs held).
+ * Hence flat arrays of doubles for the tool calls and the velocity buckets: a signature string per
+ * tool call kept in an object, and an array per bucket, were 650 and 430 of a typical run's 1,800
+ * bytes; now about 900 in all (shared strings interned, see {@link createInterner}).
+ */
+export function newRunState(event: PricedView, intern = noIntern): RunState {
   const usage = event.usage;
   return {
-    org: usage.org_id,
+    org: intern(usage.org_id),
     run: usage.run_id,
-    feature: usage.feature,
-    customer: usage.customer_id,
+    feature: intern(usage.feature),
+    customer: intern(usage.customer_id),
     currency: null,
     first: usage.event_time,
     last: usage.event_time,
@@ -63,8 +110,7 @@ export function newRunState(event: PricedView): RunState {
     steps: 0,
     subagents: 0,
     maxDepth: 0,
-    toolCalls: {},
-    toolSignatures: 0,
+    toolCalls: [],
     velocity: [],
     lastActivity: null,
     idleSeconds: 0,
@@ -86,4 +132,42 @@ export function isEvictable(
 ): boolean {
   if (state.ended !== null && watermark > Math.max(state.ended, state.last) + endGraceMs) return true;
   return watermark > state.last + inactivityMs;
+}
+
+/**
+ * A run's state from its changelog JSON (`JSON.stringify` of a RunState), shaped as
+ * {@link newRunState} makes it. Reads what detectors before 2026-12-07 wrote too: tool calls as an
+ * object of signature keys (and a `toolSignatures` count), velocity as [start, nanos] pairs.
+ */
+export function parseRunState(json: string, intern = noIntern): RunState {
+  const s = JSON.parse(json) as Omit<RunState, 'toolCalls' | 'velocity'> & {
+    toolCalls: number[] | Record<string, number>;
+    velocity: number[] | [number, number][];
+  };
+  const toolCalls = Array.isArray(s.toolCalls)
+    ? s.toolCalls
+    : Object.entries(s.toolCalls).flatMap(([key, calls]) => [signatureHash(key), calls]);
+  const velocity = s.velocity.flat();
+  return {
+    org: intern(s.org),
+    run: s.run,
+    feature: intern(s.feature),
+    customer: intern(s.customer),
+    currency: intern(s.currency),
+    first: s.first,
+    last: s.last,
+    costNanos: s.costNanos,
+    costByCategory: s.costByCategory,
+    steps: s.steps,
+    subagents: s.subagents,
+    maxDepth: s.maxDepth,
+    toolCalls,
+    velocity,
+    lastActivity: s.lastActivity,
+    idleSeconds: s.idleSeconds,
+    idleCostNanos: s.idleCostNanos,
+    sandboxAfterEnd: s.sandboxAfterEnd,
+    ended: s.ended,
+    fired: s.fired,
+  };
 }
