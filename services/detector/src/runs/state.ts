@@ -93,7 +93,8 @@ export function signatureHash(key: string): number {
  * short runs keeps (run rate × end grace) of them (the soak benchmark: 185 runs/s, ~110,000 runs held).
  * Hence flat arrays of doubles for the tool calls and the velocity buckets: a signature string per
  * tool call kept in an object, and an array per bucket, were 650 and 430 of a typical run's 1,800
- * bytes; now about 900 in all (shared strings interned, see {@link createInterner}).
+ * bytes; now about 800 in all (shared strings interned, see {@link createInterner}; both arrays cut to
+ * their exact size at run_end).
  */
 export function newRunState(event: PricedView, intern = noIntern): RunState {
   const usage = event.usage;
