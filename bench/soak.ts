@@ -17,7 +17,7 @@
  * does not assert, except that nothing was lost or counted twice (it exits 1 if so).
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { simulate } from '@tollgate/cli/simulate/index';
+import { costlyEvents, simulate } from '@tollgate/cli/simulate/index';
 import { loadRateCardFile } from '@tollgate/core';
 import { DEFAULT_RATE_CARD_FILE } from '@tollgate/pricer/config';
 import { createTestContext, uniqueId } from '@tollgate/test/support';
@@ -109,8 +109,7 @@ try {
   });
   const sentAt = Date.now();
   sending = false;
-  // Every event but a spawn (a grant, not usage) prices to line items: line_no 0 once per event.
-  const expected = result.ledgers.reduce((n, l) => n + l.sent.filter((a) => a.op !== 'spawn').length, 0);
+  const expected = costlyEvents(result.ledgers);
   const orgList = orgs.map((org) => `'${org}'`).join(',');
   let stored = { events: 0, firsts: 0 };
   for (const deadline = Date.now() + 300_000; Date.now() < deadline; await sleep(500)) {

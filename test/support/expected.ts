@@ -137,7 +137,4 @@ export function costBy(
   return totals;
 }
 
-/** Usage events that produce line items (everything but spawns, run start/end and ceiling decisions). */
-export function costlyEvents(ledgers: RunLedger[]): number {
-  return ledgers.reduce((n, ledger) => n + ledger.sent.filter((action) => action.op !== 'spawn').length, 0);
-}
+export { costlyEvents } from '../../services/cli/src/simulate/index.ts';

@@ -7,7 +7,7 @@ import { type ClickHouse, createClickHouse, type Sql, silentLogger, sql } from '
 import { publishPolicyChanges } from '@tollgate/detector/set-policy';
 import { cliKafka } from '../kafka.ts';
 import type { ProgramDeps } from '../program.ts';
-import type { RunLedger } from '../simulate/index.ts';
+import { costlyEvents, type RunLedger } from '../simulate/index.ts';
 import { buildReport, categoryRows, type OrgReport, printReport, share, spendRows } from './report.ts';
 import { reportRange } from './report-command.ts';
 import { runSimulation } from './simulate.ts';
@@ -27,7 +27,7 @@ export function demoAlertsQuery(runIds: string[]): Sql {
 /** Polls until ClickHouse holds the line items of every costly event the simulation sent. */
 async function waitUntilVisible(ch: ClickHouse, ledgers: RunLedger[], timeoutMs: number): Promise<boolean> {
   const runIds = ledgers.map((l) => l.plan.runId);
-  const expected = ledgers.reduce((n, l) => n + l.sent.filter((a) => a.op !== 'spawn').length, 0);
+  const expected = costlyEvents(ledgers);
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     const [row] = await ch.rows<{ n: string }>(demoVisibleQuery(runIds));

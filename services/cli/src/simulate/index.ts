@@ -17,7 +17,7 @@ import { executePlans } from './execute.ts';
 import type { RunLedger, RunPlan } from './plan.ts';
 import { fanoutFleet, hiddenCostsFleet, normalFleet, type PresetName, sharedKeyFleet } from './presets.ts';
 
-export type { Action, RunLedger, RunPlan } from './plan.ts';
+export { type Action, costlyEvents, type RunLedger, type RunPlan } from './plan.ts';
 export { PRESETS, type PresetName } from './presets.ts';
 
 export interface SimulateOptions {

@@ -87,3 +87,11 @@ export interface RunLedger {
   outcome: RunOutcome;
   events: number;
 }
+
+/**
+ * Usage events of these runs that produce line items: everything sent but spawns (a grant, not usage);
+ * run start and end and ceiling decisions are not actions. Each is one line_no 0 row in ClickHouse.
+ */
+export function costlyEvents(ledgers: readonly RunLedger[]): number {
+  return ledgers.reduce((n, ledger) => n + ledger.sent.filter((action) => action.op !== 'spawn').length, 0);
+}
