@@ -82,9 +82,6 @@ export function applyRunEvent(state: RunState, event: PricedView, ctx: RunRuleCo
       break;
     case 'run_end':
       state.ended = t;
-      // Held for the end grace from here: exact-size copies drop the arrays' growth room.
-      state.toolCalls = state.toolCalls.slice();
-      state.velocity = state.velocity.slice();
       break;
     default:
       break;

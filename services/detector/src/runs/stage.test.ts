@@ -165,6 +165,57 @@ describe('run task', () => {
     assert.equal(alerts[0]!.value.observed, 10);
   });
 
+  it('holds an ended run so that a sandbox left running after its end still alerts, once', () => {
+    const policy = parsePolicy({
+      policy_id: 'idle',
+      kind: 'thresholds',
+      scope: { org_id: 'acme' },
+      run: { idle_sandbox_seconds: 30 },
+    });
+    assert.ok(policy.ok);
+    const policies = createPolicyIndex();
+    policies.upsert(policy.policy);
+    const t = task(policies);
+    const box = (at: number) =>
+      priceUsage(
+        usage.sandbox(run, `box${at}`, at, {
+          sandbox_id: 'vm',
+          vcpu_seconds: 10,
+          gib_seconds: 20,
+          idle_seconds: 0,
+        }),
+      );
+    const alertsOf = (output: TaskOutput) =>
+      out(output, 'alerts').map((m) => {
+        const alert = createAlertCodec().decode(m.value as Buffer);
+        assert.ok(alert.ok);
+        return alert.value;
+      });
+    const ending = t.process(
+      input([
+        sonnet(T0),
+        search(T0 + 1_000),
+        priceUsage(usage.runEnd(run, 'end', T0 + 2_000, 'success', 2_000)),
+      ]),
+      1,
+    );
+    assert.deepEqual(alertsOf(ending), []);
+    const stillRunning = alertsOf(t.process(input([box(T0 + 20_000), box(T0 + 40_000)]), 2));
+    assert.deepEqual(
+      stillRunning.map((a) => [a.rule, a.observed]),
+      [['run_idle_sandbox', 38]],
+    );
+    assert.match(stillRunning[0]!.explanation, /after the run ended/);
+    assert.match(stillRunning[0]!.explanation, /over 2 steps/);
+    assert.deepEqual(alertsOf(t.process(input([box(T0 + 50_000)]), 3)), [], 'each rule alerts once per run');
+    const changes = t.process(input([box(T0 + 55_000)]), 4).changelog;
+    const held = JSON.parse(changes.find((c) => c.key === 'r:acme\u0000r1')!.value!);
+    assert.deepEqual(
+      [held.steps, held.ended, held.sandboxAfterEnd, held.fired],
+      [2, T0 + 2_000, T0 + 55_000, ['run_idle_sandbox']],
+    );
+  });
+
   it('evicts ended runs once the watermark passes their grace period, with a tombstone', () => {
     const t = task();
     t.process(input([sonnet(T0), priceUsage(usage.runEnd(run, 'end', T0 + 1_000, 'success', 1_000))]), 1);

@@ -26,6 +26,7 @@ import type { DetectorMetrics } from '../metrics.ts';
 import type { PricedViewDecoder, UsageView } from '../priced-view.ts';
 import { encodeRecord } from '../records.ts';
 import type { InputMessage, TaskOutput, TaskProcessor } from '../runtime/stage.ts';
+import { isPacked, type PackedRun, packedTimes, packRun, unpackRun } from './packed.ts';
 import { addBudgetSlice, addFeatureSlice } from './repartition.ts';
 import { applyRunEvent } from './rules.ts';
 import { createInterner, isEvictable, newRunState, parseRunState, type RunState, runKey } from './state.ts';
@@ -74,7 +75,8 @@ const EVICTION_SCAN_MS = 60_000;
 
 export function createRunTask(options: RunTaskOptions): TaskProcessor {
   const { partition, topics, policies, settings, metrics } = options;
-  const runs = new Map<string, RunState>();
+  /** Ended runs are held packed (see packed.ts) until their end grace passes. */
+  const runs = new Map<string, RunState | PackedRun>();
   let streamTime = Number.NEGATIVE_INFINITY;
   let tickedTime = Number.NEGATIVE_INFINITY;
   let scannedAt = Number.NEGATIVE_INFINITY;
@@ -142,7 +144,10 @@ export function createRunTask(options: RunTaskOptions): TaskProcessor {
       } else if (key.startsWith(RUN_PREFIX)) {
         const runId = key.slice(RUN_PREFIX.length);
         if (value === null) runs.delete(runId);
-        else runs.set(runId, parseRunState(value, intern));
+        else {
+          const run = parseRunState(value, intern);
+          runs.set(runId, packRun(runId, run) ?? run);
+        }
       }
     },
     restored() {
@@ -183,12 +188,16 @@ export function createRunTask(options: RunTaskOptions): TaskProcessor {
         let budgets: string[];
         if (event.adjustment_of === null) {
           const key = runKey(usage.org_id, usage.run_id);
-          let run = runs.get(key);
-          const created = run === undefined;
-          if (!run) {
+          const held = runs.get(key);
+          const created = held === undefined;
+          let run: RunState;
+          if (held === undefined) {
             run = newRunState(event, intern);
             runs.set(key, run);
-          }
+          } else if (isPacked(held)) {
+            run = unpackRun(key, held, intern);
+            runs.set(key, run);
+          } else run = held;
           const resolved = policiesFor(key, run, usage);
           budgets = resolved.budgets;
           const result = applyRunEvent(run, event, { thresholds: resolved.thresholds, now });
@@ -216,15 +225,23 @@ export function createRunTask(options: RunTaskOptions): TaskProcessor {
       if (watermark >= scannedAt + EVICTION_SCAN_MS) {
         scannedAt = watermark;
         for (const [key, run] of runs)
-          if (isEvictable(run, watermark, settings)) {
+          if (isEvictable(isPacked(run) ? packedTimes(run) : run, watermark, settings)) {
             runs.delete(key);
             runPolicies.delete(key);
             dirty.delete(key);
             changelog.push({ key: RUN_PREFIX + key, value: null });
           }
       }
-      for (const key of dirty)
-        changelog.push({ key: RUN_PREFIX + key, value: JSON.stringify(runs.get(key)) });
+      for (const key of dirty) {
+        const run = runs.get(key) as RunState;
+        changelog.push({ key: RUN_PREFIX + key, value: JSON.stringify(run) });
+        const packed = packRun(key, run);
+        if (packed !== null) {
+          runs.set(key, packed);
+          // Resolved again from the shared ones should a late event come.
+          runPolicies.delete(key);
+        }
+      }
 
       const repartitioned: Message[] = [];
       for (const slice of slices.values())

@@ -93,8 +93,8 @@ export function signatureHash(key: string): number {
  * short runs keeps (run rate × end grace) of them (the soak benchmark: 185 runs/s, ~110,000 runs held).
  * Hence flat arrays of doubles for the tool calls and the velocity buckets: a signature string per
  * tool call kept in an object, and an array per bucket, were 650 and 430 of a typical run's 1,800
- * bytes; now about 800 in all (shared strings interned, see {@link createInterner}; both arrays cut to
- * their exact size at run_end).
+ * bytes; now about 750 in all (shared strings interned, see {@link createInterner}). Once ended, a run
+ * is held packed, about 370 bytes (see packed.ts).
  */
 export function newRunState(event: PricedView, intern = noIntern): RunState {
   const usage = event.usage;
@@ -127,7 +127,7 @@ export function newRunState(event: PricedView, intern = noIntern): RunState {
  * events of an ended run still land in it), or past its last event plus the inactivity timeout.
  */
 export function isEvictable(
-  state: RunState,
+  state: Pick<RunState, 'ended' | 'last'>,
   watermark: number,
   { endGraceMs, inactivityMs }: { endGraceMs: number; inactivityMs: number },
 ): boolean {
