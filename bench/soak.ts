@@ -13,6 +13,11 @@
  *   rss_growth_mb_per_min       per service: least-squares slope of the per-minute RSS peaks after the
  *                               first minute (a leak shows as a steady positive slope)
  *   cpu_us_per_event            per process over the whole soak (services, Kafka broker, ClickHouse)
+ *   detector_restart            then the detector is killed (SIGKILL) and started again, and a few
+ *                               seconds more of the fleet sent (a task restores on its partition's
+ *                               first batch): seconds from the kill until every run task has
+ *                               restored, changelog records read, runs held again, and RSS and live
+ *                               heap after 30 s more of the fleet (SOAK_RESTART=0 skips it)
  * Sizes: SOAK_SECONDS (default 600), SOAK_RATE events/s (default 2000), SOAK_SEED. It measures; it
  * does not assert, except that nothing was lost or counted twice (it exits 1 if so).
  */
@@ -22,12 +27,16 @@ import { loadRateCardFile } from '@tollgate/core';
 import { DEFAULT_RATE_CARD_FILE } from '@tollgate/pricer/config';
 import { createTestContext, uniqueId } from '@tollgate/test/support';
 import { startPipeline } from '@tollgate/test/support/pipeline';
-import { sampleMemory } from './_metrics.ts';
+import { memoryGauges, sampleMemory, scrape } from './_metrics.ts';
 import { cpuMeter, findPid } from './_proc.ts';
 
 const SECONDS = Number(process.env.SOAK_SECONDS ?? 600);
 const RATE = Number(process.env.SOAK_RATE ?? 2_000);
 const SEED = Number(process.env.SOAK_SEED ?? 7);
+const RESTART = process.env.SOAK_RESTART !== '0';
+const PARTITIONS = 6;
+/** Traffic after the restart; restoring took seconds, not this long. */
+const RESTART_TRAFFIC_SECONDS = 30;
 const log = (line: string) => process.stderr.write(`soak: ${line}\n`);
 
 /** Per service and minute: the highest RSS and the lowest heap_used sampled in it. */
@@ -56,7 +65,7 @@ function slope(values: number[]): number | null {
   return Number((num / den).toFixed(2));
 }
 
-const ctx = await createTestContext({ partitions: 6 });
+const ctx = await createTestContext({ partitions: PARTITIONS });
 await ctx.createTopics();
 const ch = await ctx.clickhouse();
 log('starting pricer, sink and detector');
@@ -70,6 +79,71 @@ const pids: Record<string, number | undefined> = {
   kafka: findPid('kafka.Kafka'),
   clickhouse: findPid('clickhouse-server'),
 };
+
+/** The detector's figures for one stage, summed over its tasks. */
+async function detectorStage(port: number, stage: string) {
+  const figures = { restoredTasks: 0, restoreRecords: 0, restoreSeconds: 0, entries: 0 };
+  for (const { name, labels, value } of await scrape(port)) {
+    if (!labels.includes(`stage="${stage}"`)) continue;
+    if (name === 'tollgate_detector_restore_seconds_count') figures.restoredTasks += value;
+    else if (name === 'tollgate_detector_restore_seconds_sum') figures.restoreSeconds += value;
+    else if (name === 'tollgate_detector_restore_records_total') figures.restoreRecords += value;
+    else if (name === 'tollgate_detector_state_entries') figures.entries += value;
+  }
+  return figures;
+}
+
+/**
+ * A crash of the detector holding the soak's runs, and its restart: how long a platform team waits
+ * for it to be whole again. Its tasks restore on their partitions' first batches, so the fleet keeps
+ * sending meanwhile.
+ */
+async function restartDetector(orgs: string[]) {
+  const port = ports.get('detector')!;
+  const before = await detectorStage(port, 'runs');
+  await pipeline.kill('detector');
+  const killedAt = Date.now();
+  await pipeline.restart('detector');
+  const readyS = (Date.now() - killedAt) / 1000;
+  log(
+    `detector killed with ${before.entries.toLocaleString('en-US')} runs held; ready again after ${readyS} s`,
+  );
+  const sending = simulate({
+    brokers: ctx.brokers,
+    topic: ctx.topics.usage,
+    preset: 'normal',
+    runs: 50,
+    seed: SEED + 1,
+    orgs,
+    features: ['support-bot', 'code-review'],
+    ratePerSecond: RATE,
+    durationSeconds: RESTART_TRAFFIC_SECONDS,
+    card: await loadRateCardFile(DEFAULT_RATE_CARD_FILE),
+  });
+  let runs = await detectorStage(port, 'runs');
+  for (const deadline = Date.now() + 120_000; runs.restoredTasks < PARTITIONS && Date.now() < deadline; ) {
+    await sleep(200);
+    runs = await detectorStage(port, 'runs');
+  }
+  const restoredS = (Date.now() - killedAt) / 1000;
+  await sending;
+  const memory = await memoryGauges(port);
+  log(
+    `every run task restored ${restoredS} s after the kill: ${runs.restoreRecords.toLocaleString('en-US')} ` +
+      `changelog records in ${runs.restoreSeconds.toFixed(1)} s of restoring, ${runs.entries.toLocaleString('en-US')} runs held; ` +
+      `RSS/live heap ${memory.rss}/${memory.heap_used} MiB`,
+  );
+  return {
+    runs_held_before: before.entries,
+    ready_s: readyS,
+    restored_s: runs.restoredTasks >= PARTITIONS ? restoredS : null,
+    restore_records: runs.restoreRecords,
+    restoring_s: Number(runs.restoreSeconds.toFixed(2)),
+    runs_held_after: runs.entries,
+    rss_mb: memory.rss ?? null,
+    heap_used_mb: memory.heap_used ?? null,
+  };
+}
 
 try {
   const id = uniqueId();
@@ -146,6 +220,7 @@ try {
     live_heap_mb: per((s) => ({ minute_2: s[1]?.liveHeap ?? null, last_minute: s.at(-1)?.liveHeap ?? null })),
     rss_growth_mb_per_min: per((s) => slope(s.map((m) => m?.rss ?? Number.NaN))),
     cpu_us_per_event: cpuUsPerEvent,
+    detector_restart: RESTART ? await restartDetector(orgs) : null,
   };
   process.stdout.write(`${JSON.stringify(summary)}\n`);
   if (stored.events !== expected || stored.firsts !== expected) {
