@@ -8,9 +8,8 @@
  * In memory only: the changelog keeps the run's JSON, so the packed form has no version and may change
  * with the code. A run is unpacked when an event touches it and packed again once the batch is done.
  *
- * Layout, little-endian: ended, last (f64, first so an eviction scan reads only them), first,
- * costNanos, lastActivity (NaN for null), idleSeconds, idleCostNanos, sandboxAfterEnd (NaN for null),
- * steps, subagents, maxDepth (f64); org length in UTF-16 units (u32: org and run are the map key's two
+ * Layout, little-endian: the f64 fields of FIXED_FIELDS (ended and last first, so an eviction scan
+ * reads only them; NaN for null); org length in UTF-16 units (u32: org and run are the map key's two
  * parts, not stored again); feature, customer, currency (u16 UTF-8 length, 0xFFFF for null, bytes);
  * fired rules (u8 count, u8 index into RUN_ALERT_RULES each); categories (u8 count, then u8 name
  * length, name, f64 nanos each); tool calls (u32 pairs, then f64 hash, u32 calls each); velocity (u32
@@ -23,7 +22,25 @@ import type { RunState } from './state.ts';
 export type PackedRun = string & { readonly packedRun: unique symbol };
 
 const NULL_LENGTH = 0xffff;
-const FIXED_BYTES = 11 * 8 + 4;
+/** The f64 fields, in layout order (NaN stands for null); the eviction scan reads the first two. */
+const FIXED_FIELDS = [
+  'ended',
+  'last',
+  'first',
+  'costNanos',
+  'lastActivity',
+  'idleSeconds',
+  'idleCostNanos',
+  'sandboxAfterEnd',
+  'steps',
+  'subagents',
+  'maxDepth',
+] as const satisfies readonly (keyof RunState)[];
+type FixedField = (typeof FIXED_FIELDS)[number];
+const AT = Object.fromEntries(FIXED_FIELDS.map((field, i) => [field, i * 8])) as Record<FixedField, number>;
+/** Then the org's length (u32). */
+const ORG_LENGTH_AT = FIXED_FIELDS.length * 8;
+const FIXED_BYTES = ORG_LENGTH_AT + 4;
 const RULE_INDEX = new Map<string, number>(RUN_ALERT_RULES.map((rule, i) => [rule, i]));
 
 let buffer = Buffer.allocUnsafe(4096);
@@ -58,18 +75,8 @@ export function packRun(key: string, run: RunState): PackedRun | null {
   for (const category of categories) bytes += 1 + category.length * 3 + 8;
   reserve(bytes);
 
-  let o = buffer.writeDoubleLE(run.ended, 0);
-  o = buffer.writeDoubleLE(run.last, o);
-  o = buffer.writeDoubleLE(run.first, o);
-  o = buffer.writeDoubleLE(run.costNanos, o);
-  o = buffer.writeDoubleLE(run.lastActivity ?? Number.NaN, o);
-  o = buffer.writeDoubleLE(run.idleSeconds, o);
-  o = buffer.writeDoubleLE(run.idleCostNanos, o);
-  o = buffer.writeDoubleLE(run.sandboxAfterEnd ?? Number.NaN, o);
-  o = buffer.writeDoubleLE(run.steps, o);
-  o = buffer.writeDoubleLE(run.subagents, o);
-  o = buffer.writeDoubleLE(run.maxDepth, o);
-  o = buffer.writeUInt32LE(run.org.length, o);
+  for (const field of FIXED_FIELDS) buffer.writeDoubleLE(run[field] ?? Number.NaN, AT[field]);
+  let o = buffer.writeUInt32LE(run.org.length, ORG_LENGTH_AT);
   for (const text of [run.feature, run.customer, run.currency]) {
     if (text === null) {
       o = buffer.writeUInt16LE(NULL_LENGTH, o);
@@ -102,8 +109,8 @@ export function packRun(key: string, run: RunState): PackedRun | null {
 
 /** The run's end and last event time, all an eviction scan needs, without unpacking the rest. */
 export function packedTimes(packed: PackedRun): { ended: number; last: number } {
-  buffer.write(packed, 0, 16, 'latin1');
-  return { ended: buffer.readDoubleLE(0), last: buffer.readDoubleLE(8) };
+  buffer.write(packed, 0, AT.last + 8, 'latin1');
+  return { ended: buffer.readDoubleLE(AT.ended), last: buffer.readDoubleLE(AT.last) };
 }
 
 /** The run {@link packRun} packed, equal to it field by field; `intern` shares the tag strings. */
@@ -114,18 +121,9 @@ export function unpackRun(
 ): RunState {
   reserve(packed.length);
   buffer.write(packed, 0, packed.length, 'latin1');
-  const ended = buffer.readDoubleLE(0);
-  const last = buffer.readDoubleLE(8);
-  const first = buffer.readDoubleLE(16);
-  const costNanos = buffer.readDoubleLE(24);
-  const lastActivity = buffer.readDoubleLE(32);
-  const idleSeconds = buffer.readDoubleLE(40);
-  const idleCostNanos = buffer.readDoubleLE(48);
-  const sandboxAfterEnd = buffer.readDoubleLE(56);
-  const steps = buffer.readDoubleLE(64);
-  const subagents = buffer.readDoubleLE(72);
-  const maxDepth = buffer.readDoubleLE(80);
-  const orgLength = buffer.readUInt32LE(88);
+  const fixed = (field: FixedField) => buffer.readDoubleLE(AT[field]);
+  const nullable = (field: FixedField) => (Number.isNaN(fixed(field)) ? null : fixed(field));
+  const orgLength = buffer.readUInt32LE(ORG_LENGTH_AT);
   let o = FIXED_BYTES;
   const text = (): string | null => {
     const length = buffer.readUInt16LE(o);
@@ -160,20 +158,20 @@ export function unpackRun(
     feature,
     customer,
     currency,
-    first,
-    last,
-    costNanos,
+    first: fixed('first'),
+    last: fixed('last'),
+    costNanos: fixed('costNanos'),
     costByCategory,
-    steps,
-    subagents,
-    maxDepth,
+    steps: fixed('steps'),
+    subagents: fixed('subagents'),
+    maxDepth: fixed('maxDepth'),
     toolCalls,
     velocity,
-    lastActivity: Number.isNaN(lastActivity) ? null : lastActivity,
-    idleSeconds,
-    idleCostNanos,
-    sandboxAfterEnd: Number.isNaN(sandboxAfterEnd) ? null : sandboxAfterEnd,
-    ended,
+    lastActivity: nullable('lastActivity'),
+    idleSeconds: fixed('idleSeconds'),
+    idleCostNanos: fixed('idleCostNanos'),
+    sandboxAfterEnd: nullable('sandboxAfterEnd'),
+    ended: fixed('ended'),
     fired,
   };
 }
