@@ -3,6 +3,8 @@
  * starts) into ClickHouse, against the Kafka client alone carrying the same payloads; then latency at
  * a steady 5,000 events/s. Prints progress, then one JSON line:
  *   events_per_s           SDK → visible in ClickHouse, sustained over the whole batch
+ *   steady_events_per_s    the same between 20 % and 80 % of the batch visible: without the ramp-up
+ *                          and the last flush (ClickHouse polled every 100 ms)
  *   transport_events_per_s the same encoded payloads produced and consumed with kafkajs alone
  *   ratio                  events_per_s / transport_events_per_s
  *   visible_p99_ms         at 5,000 events/s: SDK record call → row visible in ClickHouse (50 ms polling)
@@ -44,6 +46,27 @@ const usage = {
   cache_write_5m_tokens: 500,
   output_tokens: 700,
 };
+
+/** The middle of the throughput phase: from this share of its events visible to that one. */
+const STEADY_FROM = 0.2;
+const STEADY_TO = 0.8;
+
+/**
+ * Events per second between the polls that first saw STEADY_FROM and STEADY_TO of `count` visible
+ * (null if fewer than two polls fall apart), and when the first events were seen. Leaves out the
+ * ramp-up (first fetches, the first flushes) and the drain (the last flush) that `events_per_s`
+ * includes.
+ */
+function steadyRate(
+  samples: [number, number][],
+  count: number,
+): { eventsPerS: number | null; firstMs: number } {
+  const firstMs = samples.find(([, n]) => n > 0)?.[0] ?? Number.NaN;
+  const from = samples.find(([, n]) => n >= count * STEADY_FROM);
+  const to = samples.find(([, n]) => n >= count * STEADY_TO);
+  if (!from || !to || to[0] <= from[0]) return { eventsPerS: null, firstMs };
+  return { eventsPerS: Math.round(((to[1] - from[1]) * 1000) / (to[0] - from[0])), firstMs };
+}
 
 function percentile(values: number[], p: number): number {
   if (values.length === 0) return Number.NaN;
@@ -147,11 +170,18 @@ try {
   };
   // Polled by first lines (line_no 0) of one org, a scan of one small column: a uniqExact over event
   // ids cost ClickHouse more CPU with every poll, taken from the pipeline it measures.
-  const waitForFirstLines = async (org: string, count: number, timeoutMs: number) => {
+  // Each poll's (ms since `since`, events visible) goes to `timeline` when given.
+  const waitForFirstLines = async (
+    org: string,
+    count: number,
+    timeoutMs: number,
+    timeline?: { since: number; samples: [number, number][] },
+  ) => {
     for (const deadline = Date.now() + timeoutMs; ; ) {
       const [row] = await ch.rows<{ n: string }>(
         `SELECT count() AS n FROM line_items WHERE org_id = '${org}' AND line_no = 0`,
       );
+      timeline?.samples.push([performance.now() - timeline.since, Number(row?.n)]);
       if (Number(row?.n) >= count) return;
       if (Date.now() > deadline)
         throw new Error(`${org}: only ${row?.n} of ${count} events visible after ${timeoutMs / 1000} s`);
@@ -187,8 +217,10 @@ try {
   const started = performance.now();
   await sendModelCalls(EVENTS, 'bench');
   const sentMs = performance.now() - started;
-  await waitForFirstLines('bench', EVENTS, 600_000);
+  const timeline = { since: started, samples: [] as [number, number][] };
+  await waitForFirstLines('bench', EVENTS, 600_000, timeline);
   const visibleMs = performance.now() - started;
+  const steady = steadyRate(timeline.samples, EVENTS);
   const [stored] = await ch.rows<{ events: string; firsts: string; lines: string }>(
     `SELECT uniqExact(event_id) AS events, countIf(line_no = 0) AS firsts, count() AS lines FROM line_items WHERE org_id = 'bench'`,
   );
@@ -208,6 +240,9 @@ try {
     throw new Error(`${expectedLines} line items for ${EVENTS} model calls: not a whole number per call`);
   log(
     `throughput: SDK sent in ${(sentMs / 1000).toFixed(1)} s, all visible after ${(visibleMs / 1000).toFixed(1)} s: ${eventsPerS} events/s (${expectedLines} line items)`,
+  );
+  log(
+    `throughput: first events visible after ${(steady.firstMs / 1000).toFixed(1)} s; from ${STEADY_FROM * 100} % to ${STEADY_TO * 100} % visible ${steady.eventsPerS ?? '?'} events/s`,
   );
 
   // 2. Transport: the same kind of payload (an encoded model call), kafkajs producer and consumer only.
@@ -386,6 +421,7 @@ try {
   const result = {
     events: EVENTS,
     events_per_s: eventsPerS,
+    steady_events_per_s: steady.eventsPerS,
     transport_events_per_s: transportPerS,
     ratio: Number((eventsPerS / transportPerS).toFixed(3)),
     visible_p50_ms: percentile(visibleLatencies, 50),
