@@ -151,10 +151,15 @@ export interface TestContext {
 
 export async function createTestContext({
   partitions = 3,
+  brokers: ownBrokers,
 }: {
   partitions?: number;
+  /** A broker of the test's own (private-broker.ts) instead of the shared one. */
+  brokers?: string[];
 } = {}): Promise<TestContext> {
-  const { brokers, clickhouseUrl } = await infrastructure();
+  const shared = await infrastructure();
+  const { clickhouseUrl } = shared;
+  const brokers = ownBrokers ?? shared.brokers;
   const logger = silentLogger();
   const id = uniqueId();
   const topicPrefix = `${id}.`;

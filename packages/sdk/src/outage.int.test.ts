@@ -7,10 +7,6 @@
  * hands back what it could not deliver.
  */
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
@@ -23,73 +19,23 @@ import {
   type TollgateError,
   topicSpecs,
 } from '@tollgate/core';
-import { startKafka } from '@tollgate/infra/kafka';
-import { stopProcess } from '@tollgate/infra/processes';
-import type { InfraSettings } from '@tollgate/infra/settings';
-import { repoRoot, skipIntegration, uniqueId } from '@tollgate/test/support';
+import { skipIntegration, uniqueId } from '@tollgate/test/support';
+import { type PrivateBroker, startPrivateBroker } from '@tollgate/test/support/private-broker';
 import { type BufferFullError, type DeadlineError, DeliveryError } from './errors.ts';
 import { createMeter } from './meter.ts';
 import { readTopic } from './test-consumer.ts';
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen({ port: 0, host: '127.0.0.1' }, () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
-
 const usage = { input_tokens: 1000, output_tokens: 100 };
 
 describe('SDK while its broker stops and comes back', { skip: skipIntegration, timeout: 600_000 }, () => {
-  let settings: InfraSettings;
-  let pid: number | undefined;
+  let broker: PrivateBroker;
   let kafka: Kafka;
   const topic = prefixedTopicNames(`${uniqueId()}.`).usage;
   const codec = createUsageCodec();
 
-  async function startBroker(): Promise<void> {
-    const started = await startKafka(settings);
-    assert.equal(started.started, true, 'a private broker of our own, not the shared one');
-    pid = started.pid;
-  }
-
-  async function stopBroker(): Promise<void> {
-    assert.ok(pid !== undefined);
-    await stopProcess(pid, 30_000);
-    pid = undefined;
-  }
-
   before(async () => {
-    const home = mkdtempSync(join(tmpdir(), 'tollgate-sdk-outage-'));
-    // Reuse the broker jars the shared stack already downloaded (same pom, same stamp).
-    const jars = join(repoRoot, '.tollgate', 'kafka', 'libs');
-    if (existsSync(jars)) {
-      mkdirSync(join(home, 'kafka'), { recursive: true });
-      symlinkSync(jars, join(home, 'kafka', 'libs'));
-    }
-    settings = {
-      root: repoRoot,
-      home,
-      kafkaPort: await freePort(),
-      kafkaControllerPort: await freePort(),
-      kafkaSecurePort: await freePort(),
-      clickhouseHttpPort: 0,
-      clickhouseTcpPort: 0,
-      clickhouseHttpsPort: 0,
-      clickhouseDatabase: 'unused',
-      allowApt: false,
-      progress: () => {},
-    };
-    await startBroker();
-    kafka = createKafka({
-      brokers: [`127.0.0.1:${settings.kafkaPort}`],
-      clientId: 'sdk-outage',
-      logger: silentLogger(),
-    });
+    broker = await startPrivateBroker('sdk-outage');
+    kafka = createKafka({ brokers: broker.brokers, clientId: 'sdk-outage', logger: silentLogger() });
     const admin = kafka.admin();
     await admin.connect();
     await ensureTopics(
@@ -99,10 +45,7 @@ describe('SDK while its broker stops and comes back', { skip: skipIntegration, t
     await admin.disconnect();
   });
 
-  after(async () => {
-    if (pid !== undefined) await stopProcess(pid, 30_000);
-    rmSync(settings.home, { recursive: true, force: true });
-  });
+  after(() => broker.close());
 
   function meter(extra: {
     maxBufferedEvents: number;
@@ -110,7 +53,7 @@ describe('SDK while its broker stops and comes back', { skip: skipIntegration, t
     onError: (err: TollgateError) => void;
   }) {
     return createMeter({
-      brokers: [`127.0.0.1:${settings.kafkaPort}`],
+      brokers: broker.brokers,
       clientId: 'sdk-outage',
       topic,
       defaults: { org_id: 'acme' },
@@ -130,7 +73,7 @@ describe('SDK while its broker stops and comes back', { skip: skipIntegration, t
     for (let i = 0; i < 50; i++) run.recordModelCall({ provider: 'openai', model: 'gpt-5', usage });
     await m.flush();
 
-    await stopBroker();
+    await broker.stop();
     const waiting: Promise<void>[] = [];
     let settled = 0;
     for (let i = 0; i < 300; i++) {
@@ -150,7 +93,7 @@ describe('SDK while its broker stops and comes back', { skip: skipIntegration, t
       'the outage is reported to onError while the SDK retries',
     );
 
-    await startBroker();
+    await broker.start();
     await Promise.all(waiting);
     await run.end('success');
     await m.close({ timeoutMs: 60_000 });
@@ -170,7 +113,7 @@ describe('SDK while its broker stops and comes back', { skip: skipIntegration, t
 
   it('past bufferTimeoutMs a record call rejects with TG_SDK_BUFFER_FULL, and close hands back the rest', async () => {
     const errors: TollgateError[] = [];
-    await stopBroker();
+    await broker.stop();
     const m = meter({ maxBufferedEvents: 20, bufferTimeoutMs: 1_500, onError: (err) => errors.push(err) });
     const run = await m.startRun({ runId: `outage-reject-${uniqueId()}` });
     for (let i = 0; i < 19; i++)
@@ -206,7 +149,7 @@ describe('SDK while its broker stops and comes back', { skip: skipIntegration, t
     );
     assert.equal(m.stats().failedEvents, 20);
 
-    await startBroker();
+    await broker.start();
     const delivered = (await readTopic(kafka, topic)).filter((msg) => msg.key === run.runId);
     assert.equal(delivered.length, 0, 'nothing of that run reached the broker while it was down');
   });
