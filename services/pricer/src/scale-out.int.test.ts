@@ -40,6 +40,10 @@ function followAssignment(pricer: PricerProcess, usageTopic: string): () => numb
   return () => held;
 }
 
+/** Both hold partitions, and between them every one. */
+const shareAll = (x: number[], y: number[]) =>
+  x.length > 0 && y.length > 0 && new Set([...x, ...y]).size === PARTITIONS;
+
 describe('pricers scaled out in one group', { skip: skipIntegration, timeout: 300_000 }, () => {
   let ctx: TestContext;
   before(async () => {
@@ -77,10 +81,7 @@ describe('pricers scaled out in one group', { skip: skipIntegration, timeout: 30
       const a = start({ LOG_LEVEL: 'debug' });
       const b = start();
       await waitOrExplain(
-        () => {
-          const both = [...a.held(), ...b.held()];
-          return a.held().length > 0 && b.held().length > 0 && new Set(both).size === PARTITIONS;
-        },
+        () => shareAll(a.held(), b.held()),
         60_000,
         'two pricers sharing the six partitions',
       );
@@ -103,10 +104,7 @@ describe('pricers scaled out in one group', { skip: skipIntegration, timeout: 30
       // A third joins; once the killed one's session has expired, the survivor and it share the six.
       const c = start();
       await waitOrExplain(
-        () => {
-          const both = [...b.held(), ...c.held()];
-          return b.held().length > 0 && c.held().length > 0 && new Set(both).size === PARTITIONS;
-        },
+        () => shareAll(b.held(), c.held()),
         60_000,
         'the survivor and the third pricer sharing the six partitions',
       );
