@@ -3,10 +3,8 @@
  * Kafka broker stops in the middle of a fleet's traffic and comes back, and ClickHouse ends up with
  * every costly event once, to the nano. A broker of the test's own (support/private-broker.ts): the
  * shared one must never stop. What the simulator sent is the expectation (support/expected.ts).
- * A stage whose consumer kafkajs restarted while the broker was away (no broker answered its metadata
- * requests, or its retries ran out) comes back as a new group member and holds partitions again only
- * once its earlier member's session has expired (up to the stage's session timeout, 30 s, after the
- * broker is back): readiness is awaited, not expected at once.
+ * A stage whose consumer kafkajs restarted while the broker was away rejoins its group as the member
+ * it was (test/kafka-rejoin.int.test.ts); readiness is still awaited, not expected at once.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
