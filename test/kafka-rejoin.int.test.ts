@@ -8,9 +8,9 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { createKafka, ensureTopics, type Kafka, silentLogger } from '@tollgate/core';
 import { skipIntegration, uniqueId } from './support/index.ts';
+import { eventually } from './support/pipeline.ts';
 import { type PrivateBroker, startPrivateBroker } from './support/private-broker.ts';
 
 const SESSION_TIMEOUT_MS = 30_000;
@@ -55,32 +55,29 @@ describe('a consumer restarted while its broker was away', {
     await consumer.subscribe({ topic, fromBeginning: true });
     await consumer.run({ eachMessage: async () => {} });
     try {
-      for (let waited = 0; joins.length === 0; waited += 100) {
-        assert.ok(waited < 60_000, 'the consumer joined its group');
-        await sleep(100);
-      }
+      await eventually(async () => joins.length > 0, {
+        intervalMs: 100,
+        describe: () => `the consumer never joined its group:\n${timeline.join('\n')}`,
+      });
 
       const crashesBefore = crashes; // a young broker's "coordinator is loading" restarts it too
       mark('broker stopping');
       await broker.stop();
       mark('broker stopped');
       // Long enough for kafkajs to give up on the fetch loop and restart the consumer.
-      for (let waited = 0; crashes === crashesBefore; waited += 500) {
-        assert.ok(waited < 60_000, 'kafkajs restarted the consumer while the broker was away');
-        await sleep(500);
-      }
+      await eventually(async () => crashes > crashesBefore, {
+        describe: () =>
+          `kafkajs never restarted the consumer while the broker was away:\n${timeline.join('\n')}`,
+      });
       await broker.start();
       const back = Date.now();
       mark('broker back');
       const joinsBefore = joins.length;
-      for (;;) {
-        if (joins.length > joinsBefore) break;
-        assert.ok(
-          Date.now() - back < 2 * SESSION_TIMEOUT_MS,
-          `the consumer joined its group again:\n${timeline.join('\n')}`,
-        );
-        await sleep(100);
-      }
+      await eventually(async () => joins.length > joinsBefore, {
+        timeoutMs: 2 * SESSION_TIMEOUT_MS,
+        intervalMs: 100,
+        describe: () => `the consumer never joined its group again:\n${timeline.join('\n')}`,
+      });
       const tookMs = joins.at(-1)! - back;
       t.diagnostic(
         `joined again ${tookMs} ms after the broker was back (${crashes - crashesBefore} restarts while away)`,

@@ -18,8 +18,8 @@
  * against the protocol spec. And a consumer kafkajs restarts after a crash (no broker answering its
  * metadata requests is one) rejoins its group as the member it was when it could not leave: as a new
  * member it waited for the old one to miss its session, so a stage was out for up to its session
- * timeout (30 s) after a broker restart; now it holds its partitions within seconds of the broker's return
- * (test/kafka-rejoin.int.test.ts).
+ * timeout (30 s) after a broker restart; now it holds its partitions within seconds of the broker's
+ * return (test/kafka-rejoin.int.test.ts).
  */
 import kafkajs, { type Admin, type Kafka, type KafkaConfig, type LogEntry } from 'kafkajs';
 import kafkajsErrors from 'kafkajs/src/protocol/error.js';
